@@ -1,0 +1,56 @@
+"""The command line every deployable shares: ``serve`` and (for services) ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+
+def run_cli(
+    *,
+    name: str,
+    app_factory: str,
+    default_port: int,
+    migrations: Path | None = None,
+    database_url: Callable[[], str] | None = None,
+    extra_commands: dict[str, Callable[[argparse.Namespace], Any]] | None = None,
+    argv: list[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser(prog=f"aujobs-{name}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help=f"serve the {name} HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=default_port)
+    serve.add_argument("--workers", type=int, default=1)
+    if migrations is not None:
+        sub.add_parser("migrate", help="apply database migrations and exit")
+    for command in extra_commands or {}:
+        sub.add_parser(command)
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        uvicorn.run(
+            app_factory,
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=False,
+            log_config=None,
+            proxy_headers=True,
+            forwarded_allow_ips="*",
+        )
+    elif args.command == "migrate":
+        from .migrations import upgrade
+
+        assert migrations is not None and database_url is not None
+        upgrade(migrations, database_url())
+    else:
+        result = (extra_commands or {})[args.command](args)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)

@@ -1,0 +1,178 @@
+"""Event contracts: the CloudEvents 1.0 envelope and the typed payload of every event.
+
+The ``type`` of an event is ``au.jobs.<entity>.<verb>.v<N>`` and doubles as the RabbitMQ
+routing key. A breaking change to a payload is a new version (a new model and a new
+type string) published beside the old one until every consumer has moved (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .ids import uuid7
+
+SPEC_VERSION = "1.0"
+
+
+class CloudEvent(BaseModel):
+    """CloudEvents 1.0 structured-mode JSON envelope."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(default_factory=lambda: str(uuid7()))
+    source: str
+    type: str
+    specversion: Literal["1.0"] = SPEC_VERSION
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    data: dict[str, Any] = Field(default_factory=dict)
+    # W3C trace context carried with the event (CloudEvents distributed-tracing extension)
+    traceparent: str | None = None
+
+    def payload(self, model: type[EventPayload]) -> EventPayload:
+        return model.model_validate(self.data)
+
+
+class EventPayload(BaseModel):
+    """Base of every typed payload; ``event_type`` is the CloudEvents ``type``."""
+
+    model_config = ConfigDict(extra="ignore")
+    event_type: ClassVar[str]
+
+    def to_event(self, *, source: str, subject: str | None = None) -> CloudEvent:
+        return CloudEvent(
+            source=source,
+            type=self.event_type,
+            subject=subject,
+            data=self.model_dump(mode="json"),
+        )
+
+
+# ---------------------------------------------------------------- auth
+
+
+class UserRole(StrEnum):
+    job_seeker = "job_seeker"
+    employer = "employer"
+    admin = "admin"
+
+
+class UserRegistered(EventPayload):
+    event_type: ClassVar[str] = "au.jobs.user.registered.v1"
+    user_id: uuid.UUID
+    email: str
+    roles: list[UserRole]
+    registered_at: datetime
+
+
+# ---------------------------------------------------------------- jobs
+
+
+class WorkType(StrEnum):
+    full_time = "full_time"
+    part_time = "part_time"
+    contract_temp = "contract_temp"
+    casual_vacation = "casual_vacation"
+
+
+class SalaryPeriod(StrEnum):
+    hourly = "hourly"
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+    annual = "annual"
+
+
+class JobStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    closed = "closed"
+    expired = "expired"
+
+
+class JobLocation(BaseModel):
+    suburb: str
+    state: str
+    postcode: str
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class SalaryRange(BaseModel):
+    """Money is integer cents, AUD (DESIGN.md §6)."""
+
+    minimum_cents: int
+    maximum_cents: int
+    currency: Literal["AUD"] = "AUD"
+    period: SalaryPeriod = SalaryPeriod.annual
+
+
+class JobPostingSnapshot(EventPayload):
+    """The full posting as of ``version``; every job event carries it so consumers
+    can build their own read model and drop anything older than what they hold."""
+
+    event_type: ClassVar[str] = "au.jobs.job.snapshot.v1"
+    job_id: uuid.UUID
+    version: int
+    owner_id: uuid.UUID
+    company_name: str | None = None
+    title: str
+    description: str
+    location: JobLocation
+    salary: SalaryRange | None = None
+    work_type: WorkType
+    classification: str
+    sub_classification: str | None = None
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class JobPublished(JobPostingSnapshot):
+    event_type: ClassVar[str] = "au.jobs.job.published.v1"
+
+
+class JobUpdated(JobPostingSnapshot):
+    event_type: ClassVar[str] = "au.jobs.job.updated.v1"
+
+
+class JobClosed(JobPostingSnapshot):
+    event_type: ClassVar[str] = "au.jobs.job.closed.v1"
+
+
+#: Every published event type and its payload schema (source of the AsyncAPI document).
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    m.event_type: m for m in (UserRegistered, JobPublished, JobUpdated, JobClosed)
+}
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """An AsyncAPI 3.0 document listing every event type with its JSON schema."""
+    channels: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for event_type, model in sorted(EVENT_TYPES.items()):
+        name = event_type.removeprefix("au.jobs.").replace(".", "_")
+        messages[name] = {
+            "name": event_type,
+            "contentType": "application/cloudevents+json",
+            "payload": model.model_json_schema(),
+        }
+        channels[name] = {
+            "address": event_type,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "Australia Jobs domain events", "version": "1.0.0"},
+        "defaultContentType": "application/cloudevents+json",
+        "channels": channels,
+        "components": {"messages": messages},
+    }
