@@ -13,6 +13,7 @@ from aujobs_common.bus.memory import InMemoryBus
 from aujobs_common.events import CloudEvent
 from aujobs_common.migrations import upgrade_async
 from aujobs_common.testing.apps import running
+from aujobs_common.testing.waiting import eventually
 
 
 @pytest.fixture
@@ -65,8 +66,7 @@ async def test_register_login_me_and_user_registered_event(auth):
     me = await auth.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200 and me.json()["id"] == user["id"]
 
-    await auth.bus.drain(5)
-    events = [e for e in auth.events if e.type == "au.jobs.user.registered.v1"]
+    events = await eventually(lambda: [e for e in auth.events if e.type == "au.jobs.user.registered.v1"])
     assert len(events) == 1 and events[0].data["user_id"] == user["id"]
 
 

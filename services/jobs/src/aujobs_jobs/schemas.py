@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from aujobs_common.events import JobStatus, SalaryPeriod, WorkType
 from aujobs_common.reference import STATES, is_classification
@@ -69,15 +69,20 @@ class _JobFields(BaseModel):
     sub_classification: str | None = Field(default=None, max_length=100)
     company_name: str | None = Field(default=None, max_length=200)
 
-    @model_validator(mode="after")
-    def known_classification(self) -> _JobFields:
-        if not is_classification(self.classification):
-            raise ValueError(f"classification {self.classification!r} is not one of the 30 classifications")
-        if self.sub_classification and not is_classification(self.classification, self.sub_classification):
-            raise ValueError(
-                f"sub_classification {self.sub_classification!r} is not under {self.classification!r}"
-            )
-        return self
+    @field_validator("classification")
+    @classmethod
+    def known_classification(cls, value: str) -> str:
+        if not is_classification(value):
+            raise ValueError(f"{value!r} is not one of the 30 job classifications")
+        return value
+
+    @field_validator("sub_classification")
+    @classmethod
+    def known_sub_classification(cls, value: str | None, info: ValidationInfo) -> str | None:
+        parent = info.data.get("classification")
+        if value and parent and not is_classification(parent, value):
+            raise ValueError(f"{value!r} is not a sub-classification of {parent!r}")
+        return value
 
 
 class JobCreate(_JobFields):

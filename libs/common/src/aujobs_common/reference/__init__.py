@@ -65,10 +65,22 @@ def _by_suburb_state() -> dict[tuple[str, str], list[Locality]]:
     index: dict[tuple[str, str], list[Locality]] = {}
     for loc in localities():
         index.setdefault((loc.suburb.casefold(), loc.state), []).append(loc)
-    # Lowest postcode first: the street-delivery one (Melbourne 3000, not PO-box 8383).
+    # Street-delivery postcodes before PO-box ones (Parramatta 2150, not 1740).
     for entries in index.values():
-        entries.sort(key=lambda loc: loc.postcode)
+        entries.sort(key=lambda loc: (is_po_box_postcode(loc.postcode), loc.postcode))
     return index
+
+
+# Australia Post's PO-box / large-user ranges by first digits.
+_PO_BOX_RANGES = ((200, 299), (900, 999), (1000, 1999), (5800, 5999), (6800, 6999), (7800, 7999), (8000, 9999))
+
+
+def is_po_box_postcode(postcode: str) -> bool:
+    try:
+        value = int(postcode)
+    except ValueError:
+        return False
+    return any(lo <= value <= hi for lo, hi in _PO_BOX_RANGES)
 
 
 @cache
