@@ -79,7 +79,9 @@ def create_service_app(
     db = Database(settings.database_url, pool_size=settings.database_pool_size)
     owns_bus = bus is None
     the_bus = bus if bus is not None else create_bus(settings)
-    relay = OutboxRelay(db, the_bus, poll_interval=settings.outbox_poll_interval_s)
+    relay = OutboxRelay(
+        db, the_bus, poll_interval=settings.outbox_poll_interval_s, name=settings.service_name
+    )
     keys = key_source or JWKSClient(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
     verifier = TokenVerifier(
         keys,
