@@ -9,7 +9,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import uvicorn
-
 from aujobs_auth.seed import DEMO_PASSWORD, DEMO_USERS
 from aujobs_common.observability import configure_logging
 
@@ -44,7 +43,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", ".data")))
     parser.add_argument("--seed-jobs", type=int, default=int(os.environ.get("SEED_JOBS", "300")))
     args = parser.parse_args()
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), json_logs=os.environ.get("LOG_JSON", "false") == "true")
+    configure_logging(
+        os.environ.get("LOG_LEVEL", "INFO"), json_logs=os.environ.get("LOG_JSON", "false") == "true"
+    )
     try:
         asyncio.run(serve(args.host, args.port, args.data_dir, args.seed_jobs))
     except KeyboardInterrupt:

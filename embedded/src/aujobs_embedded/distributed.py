@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from aujobs_common.pg import ensure_database, to_sqlalchemy_url, with_database
 
 SERVICES = ("auth", "jobs", "search")
@@ -40,7 +39,9 @@ class Topology:
     database_prefix: str = "aujobs_"
     exchange: str = "aujobs.events"
     gateway_port: int = 8000
-    service_ports: dict[str, int] = field(default_factory=lambda: {"auth": 8001, "jobs": 8002, "search": 8003})
+    service_ports: dict[str, int] = field(
+        default_factory=lambda: {"auth": 8001, "jobs": 8002, "search": 8003}
+    )
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -96,7 +97,7 @@ class Topology:
         out = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+            out = open(self.log_dir / f"{name}.log", "ab")
         cmd = [sys.executable, "-m", f"aujobs_{name}", *args]
         if port is not None:
             cmd += ["--host", "127.0.0.1", "--port", str(port)]
@@ -149,7 +150,9 @@ class Topology:
     async def restart(self, name: str, *, timeout: float = 60) -> None:
         port = self.gateway_port if name == "gateway" else self.service_ports[name]
         self.processes[name] = self._spawn(name, ["serve"], port)
-        await self.wait_ready(name, self.gateway_url if name == "gateway" else self.service_url(name), timeout)
+        await self.wait_ready(
+            name, self.gateway_url if name == "gateway" else self.service_url(name), timeout
+        )
 
     def stop(self) -> None:
         for name in ["gateway", *reversed(SERVICES)]:
@@ -158,7 +161,9 @@ class Topology:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="run-distributed", description=__doc__)
-    parser.add_argument("--postgres", default=os.environ.get("POSTGRES_ADMIN_URL", Topology.postgres_admin_url))
+    parser.add_argument(
+        "--postgres", default=os.environ.get("POSTGRES_ADMIN_URL", Topology.postgres_admin_url)
+    )
     parser.add_argument("--amqp", default=os.environ.get("AMQP_URL", Topology.amqp_url))
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", Topology.redis_url))
     parser.add_argument("--seed-jobs", type=int, default=int(os.environ.get("SEED_JOBS", "300")))
@@ -200,7 +205,9 @@ async def seed(topo: Topology, count: int) -> None:
         users = await ensure_demo_users(auth_db)
     finally:
         await auth_db.dispose()
-    await seed_demo_jobs(JobsSettings(database_url=topo.database_url("jobs")), owner_id=users["employer"], count=count)
+    await seed_demo_jobs(
+        JobsSettings(database_url=topo.database_url("jobs")), owner_id=users["employer"], count=count
+    )
 
 
 if __name__ == "__main__":

@@ -226,9 +226,7 @@ def test_create_bus_picks_the_adapter_from_settings() -> None:
     memory = create_bus(ServiceSettings(amqp_url=None, bus_max_attempts=7))
     assert isinstance(memory, InMemoryBus)
     assert memory.max_attempts == 7
-    rabbit = create_bus(
-        ServiceSettings(amqp_url="amqp://guest:guest@localhost/", bus_exchange="x.events")
-    )
+    rabbit = create_bus(ServiceSettings(amqp_url="amqp://guest:guest@localhost/", bus_exchange="x.events"))
     assert isinstance(rabbit, RabbitMQBus)
     assert rabbit.queue_name("search") == "x.events.search"
     assert rabbit.dlq_name("search") == "x.events.search.dlq"

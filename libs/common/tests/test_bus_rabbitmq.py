@@ -55,9 +55,7 @@ async def test_topology_fan_out_and_message_properties(rabbit_bus, amqp_url: str
         tap = await channel.declare_queue(exclusive=True)
         await tap.bind(bus.exchange_name, routing_key="#")
 
-        parent = SpanContext(
-            trace_id=0xABC, span_id=0x1, is_remote=False, trace_flags=TraceFlags(1)
-        )
+        parent = SpanContext(trace_id=0xABC, span_id=0x1, is_remote=False, trace_flags=TraceFlags(1))
         sent = event(title="Nurse")
         with trace.use_span(NonRecordingSpan(parent)):
             await bus.publish(sent)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from jose import jwt
-
 from aujobs_auth.app import MIGRATIONS, create_app
 from aujobs_auth.settings import AuthSettings
 from aujobs_common.bus.memory import InMemoryBus
@@ -14,6 +12,7 @@ from aujobs_common.events import CloudEvent
 from aujobs_common.migrations import upgrade_async
 from aujobs_common.testing.apps import running
 from aujobs_common.testing.waiting import eventually
+from jose import jwt
 
 
 @pytest.fixture
@@ -53,7 +52,9 @@ async def test_register_login_me_and_user_registered_event(auth):
     assert user["email"] == email and user["roles"] == ["job_seeker"] and user["email_verified"] is False
     assert "password" not in r.text and "hash" not in r.text
 
-    r = await auth.post("/api/v1/auth/login", json={"email": email.upper(), "password": "correct horse battery"})
+    r = await auth.post(
+        "/api/v1/auth/login", json={"email": email.upper(), "password": "correct horse battery"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["user"]["id"] == user["id"] and body["token_type"] == "bearer"
@@ -72,10 +73,9 @@ async def test_register_login_me_and_user_registered_event(auth):
 
 async def test_password_is_stored_as_argon2id(auth, fresh_database_url):
     import asyncpg
-
     from aujobs_common.pg import to_asyncpg_dsn
 
-    email, r = await register(auth)
+    email, _ = await register(auth)
     conn = await asyncpg.connect(to_asyncpg_dsn(fresh_database_url))
     try:
         stored = await conn.fetchval("SELECT password_hash FROM users WHERE email = $1", email)
@@ -90,7 +90,15 @@ async def test_password_is_stored_as_argon2id(auth, fresh_database_url):
         ({"email": "not-an-email", "password": "long enough password", "role": "employer"}, "email"),
         ({"email": "a@example.com", "password": "short", "role": "employer"}, "password"),
         ({"email": "a@example.com", "password": "long enough password", "role": "admin"}, "role"),
-        ({"email": "a@example.com", "password": "long enough password", "role": "employer", "roles": ["admin"]}, "roles"),
+        (
+            {
+                "email": "a@example.com",
+                "password": "long enough password",
+                "role": "employer",
+                "roles": ["admin"],
+            },
+            "roles",
+        ),
     ],
 )
 async def test_invalid_registration_is_a_problem_and_creates_nothing(auth, body, field):
@@ -99,7 +107,9 @@ async def test_invalid_registration_is_a_problem_and_creates_nothing(auth, body,
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
     assert problem["status"] == 422 and any(e["field"] == field for e in problem["errors"])
-    login = await auth.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "long enough password"})
+    login = await auth.post(
+        "/api/v1/auth/login", json={"email": "a@example.com", "password": "long enough password"}
+    )
     assert login.status_code == 401
 
 
@@ -130,7 +140,9 @@ async def test_wrong_password_and_unknown_email_look_the_same(auth):
 
 async def test_refresh_rotates_and_reuse_revokes_family(auth):
     email, _ = await register(auth)
-    tokens = (await auth.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})).json()
+    tokens = (
+        await auth.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+    ).json()
     r1 = await auth.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert r1.status_code == 200
     rotated = r1.json()
@@ -144,7 +156,9 @@ async def test_refresh_rotates_and_reuse_revokes_family(auth):
 
 async def test_me_rejects_missing_and_tampered_tokens(auth):
     email, _ = await register(auth)
-    tokens = (await auth.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})).json()
+    tokens = (
+        await auth.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+    ).json()
     assert (await auth.get("/api/v1/auth/me")).status_code == 401
     head, payload, sig = tokens["access_token"].split(".")
     tampered = f"{head}.{payload}.{sig[:-4]}AAAA"
@@ -159,6 +173,8 @@ async def test_key_rotation_publishes_new_key_before_it_signs(auth):
     published = {k["kid"] for k in (await auth.get("/.well-known/jwks.json")).json()["keys"]}
     assert new_kid in published and before <= published
     email, _ = await register(auth)
-    tokens = (await auth.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})).json()
+    tokens = (
+        await auth.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+    ).json()
     # Not active yet: the old key still signs.
     assert jwt.get_unverified_header(tokens["access_token"])["kid"] in before

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from aujobs_common.bus.memory import InMemoryBus
 from aujobs_common.events import CloudEvent
 from aujobs_common.migrations import upgrade_async
@@ -135,11 +134,17 @@ async def test_unknown_location_is_a_clear_error(jobs):
 async def test_publish_twice_is_a_conflict_and_closed_jobs_stay_closed(jobs):
     owner = uuid.uuid4()
     job = (await jobs.post("/api/v1/jobs", json=JOB, headers=employer(jobs, owner))).json()
-    assert (await jobs.post(f"/api/v1/jobs/{job['id']}/publish", headers=employer(jobs, owner))).status_code == 200
+    assert (
+        await jobs.post(f"/api/v1/jobs/{job['id']}/publish", headers=employer(jobs, owner))
+    ).status_code == 200
     again = await jobs.post(f"/api/v1/jobs/{job['id']}/publish", headers=employer(jobs, owner))
     assert again.status_code == 409
-    assert (await jobs.post(f"/api/v1/jobs/{job['id']}/close", headers=employer(jobs, owner))).status_code == 200
-    edit = await jobs.patch(f"/api/v1/jobs/{job['id']}", json={"title": "Reopened?"}, headers=employer(jobs, owner))
+    assert (
+        await jobs.post(f"/api/v1/jobs/{job['id']}/close", headers=employer(jobs, owner))
+    ).status_code == 200
+    edit = await jobs.patch(
+        f"/api/v1/jobs/{job['id']}", json={"title": "Reopened?"}, headers=employer(jobs, owner)
+    )
     assert edit.status_code == 409
     await eventually(lambda: len([e for e in jobs.events if e.data["job_id"] == job["id"]]) >= 2)
     types = [e.type for e in jobs.events if e.data["job_id"] == job["id"]]
@@ -174,7 +179,11 @@ async def test_listing_pages_with_a_stable_cursor(jobs):
     owner = uuid.uuid4()
     ids = []
     for i in range(5):
-        job = (await jobs.post("/api/v1/jobs", json={**JOB, "title": f"Role number {i}"}, headers=employer(jobs, owner))).json()
+        job = (
+            await jobs.post(
+                "/api/v1/jobs", json={**JOB, "title": f"Role number {i}"}, headers=employer(jobs, owner)
+            )
+        ).json()
         await jobs.post(f"/api/v1/jobs/{job['id']}/publish", headers=employer(jobs, owner))
         ids.append(job["id"])
     seen, cursor = [], None

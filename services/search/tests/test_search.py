@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from aujobs_common.bus.memory import InMemoryBus
 from aujobs_common.events import (
     JobClosed,
@@ -33,7 +32,9 @@ def posting(event=JobPublished, *, job_id=None, version=2, title="Registered Nur
         company_name="Southern Cross Health",
         title=title,
         description="Provide patient-centred care on a busy surgical ward in a leading hospital.",
-        location=JobLocation(suburb="Melbourne", state="VIC", postcode="3000", latitude=-37.81, longitude=144.96),
+        location=JobLocation(
+            suburb="Melbourne", state="VIC", postcode="3000", latitude=-37.81, longitude=144.96
+        ),
         salary=SalaryRange(minimum_cents=8_000_000, maximum_cents=10_000_000),
         work_type=WorkType.full_time,
         classification="Healthcare & Medical",
@@ -101,7 +102,9 @@ async def test_closed_job_leaves_results(search):
     job_id = uuid.uuid4()
     await publish(search, posting(job_id=job_id, version=2, title="Paramedic"))
     await eventually(lambda: _total_is(search, 1, q="paramedic"))
-    await publish(search, posting(JobClosed, job_id=job_id, version=3, title="Paramedic", status=JobStatus.closed))
+    await publish(
+        search, posting(JobClosed, job_id=job_id, version=3, title="Paramedic", status=JobStatus.closed)
+    )
     await eventually(lambda: _total_is(search, 0, q="paramedic"))
 
 
@@ -111,8 +114,17 @@ async def _total_is(client, total, **params):
 
 async def test_filters_and_paging(search):
     for i in range(3):
-        await publish(search, posting(title=f"Software Engineer {i}", classification="Information & Communication Technology"))
-    await publish(search, posting(title="Software Engineer in Perth", location=JobLocation(suburb="Perth", state="WA", postcode="6000")))
+        await publish(
+            search,
+            posting(title=f"Software Engineer {i}", classification="Information & Communication Technology"),
+        )
+    await publish(
+        search,
+        posting(
+            title="Software Engineer in Perth",
+            location=JobLocation(suburb="Perth", state="WA", postcode="6000"),
+        ),
+    )
     await eventually(lambda: _total_is(search, 4, q="software"))
     assert (await hits(search, q="software", state="WA"))["total"] == 1
     assert (await hits(search, classification="Information & Communication Technology"))["total"] == 3
@@ -126,7 +138,13 @@ async def test_filters_and_paging(search):
 
 @pytest.mark.parametrize(
     "params",
-    [{"state": "XYZ"}, {"classification": "Astrology"}, {"cursor": "%%%"}, {"work_type": "sometimes"}, {"limit": 0}],
+    [
+        {"state": "XYZ"},
+        {"classification": "Astrology"},
+        {"cursor": "%%%"},
+        {"work_type": "sometimes"},
+        {"limit": 0},
+    ],
 )
 async def test_bad_parameters_are_problems(search, params):
     r = await search.get("/api/v1/search/jobs", params=params)

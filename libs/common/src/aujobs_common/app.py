@@ -93,7 +93,11 @@ def create_service_app(
         settings=settings, db=db, bus=the_bus, relay=relay, verifier=verifier, owns_bus=owns_bus
     )
     for sub in subscriptions:
-        the_bus.subscribe(settings.service_name, sub.patterns, idempotent(db, sub.name or settings.service_name, sub.handler))
+        the_bus.subscribe(
+            settings.service_name,
+            sub.patterns,
+            idempotent(db, sub.name or settings.service_name, sub.handler),
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -184,9 +184,7 @@ class OutboxRelay:
         """Delete rows published more than ``older_than`` ago; returns how many."""
         async with self.db.transaction() as session:
             result = await session.execute(
-                sa.delete(outbox_table).where(
-                    outbox_table.c.published_at < sa.func.now() - older_than
-                )
+                sa.delete(outbox_table).where(outbox_table.c.published_at < sa.func.now() - older_than)
             )
         return cast(sa.CursorResult[Any], result).rowcount or 0
 

@@ -43,7 +43,7 @@ class UserOut(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - OAuth token type, not a secret
     expires_in: int
     refresh_token: str
     user: UserOut

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-
 from aujobs_common.db import Database
+from aujobs_common.events import UserRegistered, UserRole
 from aujobs_common.ids import uuid7
 from aujobs_common.outbox import enqueue
-from aujobs_common.events import UserRegistered, UserRole
 
 from .models import User
 from .service import SOURCE, hash_password

@@ -12,12 +12,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from aujobs_common.errors import ProblemError
 from aujobs_common.events import UserRegistered, UserRole
 from aujobs_common.ids import uuid7
 from aujobs_common.outbox import enqueue
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .keys import KeyManager
 from .models import RefreshToken, User
@@ -141,7 +140,9 @@ async def authenticate(*, session: AsyncSession, email: str, password: str) -> U
     return user
 
 
-async def rotate_refresh_token(*, session: AsyncSession, token: str, now: datetime | None = None) -> tuple[User, uuid.UUID]:
+async def rotate_refresh_token(
+    *, session: AsyncSession, token: str, now: datetime | None = None
+) -> tuple[User, uuid.UUID]:
     """Consume a refresh token: returns its user and family for the next pair.
     A token presented after it was used means it leaked: revoke the family."""
     now = now or datetime.now(UTC)

@@ -3,14 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
-
 from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
 from aujobs_common.idempotency import run_idempotent
 from aujobs_common.pagination import Page, PageParams, page_params
 from aujobs_common.security import OptionalPrincipal, Principal, require_roles
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 
 from . import service
 from .schemas import JobCreate, JobOut, JobUpdate
@@ -55,7 +54,9 @@ async def list_jobs(
     if mine and principal is None:
         raise ProblemError(401, "Sign in to list your own jobs.", type_="authentication-required")
     async with runtime_of(request).db.session() as session:
-        rows, next_cursor = await service.list_jobs(session=session, page=page, owner=principal if mine else None)
+        rows, next_cursor = await service.list_jobs(
+            session=session, page=page, owner=principal if mine else None
+        )
     return Page[JobOut](items=[service.to_out(j) for j in rows], next_cursor=next_cursor)
 
 

@@ -7,8 +7,6 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from aujobs_common.errors import FieldError, ProblemError
 from aujobs_common.events import (
     JobClosed,
@@ -24,6 +22,7 @@ from aujobs_common.outbox import enqueue
 from aujobs_common.pagination import PageParams, encode_cursor
 from aujobs_common.reference import find_locality, is_classification
 from aujobs_common.security import Principal
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import JobPosting
 from .schemas import JobCreate, JobOut, JobUpdate, LocationIn, LocationOut, SalaryIn, SalaryOut
@@ -116,7 +115,9 @@ async def _emit(session: AsyncSession, job: JobPosting, event: type[JobPostingSn
     await enqueue(session, snapshot(job, event).to_event(source=SOURCE, subject=str(job.id)))
 
 
-async def create_job(*, session: AsyncSession, owner: Principal, data: JobCreate, now: datetime | None = None) -> JobPosting:
+async def create_job(
+    *, session: AsyncSession, owner: Principal, data: JobCreate, now: datetime | None = None
+) -> JobPosting:
     now = now or datetime.now(UTC)
     job = JobPosting(
         id=uuid7(),
@@ -143,7 +144,9 @@ def _not_found() -> ProblemError:
     return ProblemError(404, "No such job.", type_="job-not-found")
 
 
-async def get_visible_job(*, session: AsyncSession, job_id: uuid.UUID, principal: Principal | None) -> JobPosting:
+async def get_visible_job(
+    *, session: AsyncSession, job_id: uuid.UUID, principal: Principal | None
+) -> JobPosting:
     """Active and closed postings are public; drafts only to their owner and admins
     (others get 404, so a draft's existence is not revealed)."""
     job = await session.get(JobPosting, job_id)
@@ -173,7 +176,9 @@ def _touch(job: JobPosting, now: datetime) -> None:
     job.updated_at = now
 
 
-async def update_job(*, session: AsyncSession, job: JobPosting, data: JobUpdate, now: datetime | None = None) -> JobPosting:
+async def update_job(
+    *, session: AsyncSession, job: JobPosting, data: JobUpdate, now: datetime | None = None
+) -> JobPosting:
     now = now or datetime.now(UTC)
     if job.status in (JobStatus.closed.value, JobStatus.expired.value):
         raise ProblemError(409, f"A {job.status} job cannot be changed.", type_="job-not-editable")
@@ -206,7 +211,9 @@ async def update_job(*, session: AsyncSession, job: JobPosting, data: JobUpdate,
 async def publish_job(*, session: AsyncSession, job: JobPosting, now: datetime | None = None) -> JobPosting:
     now = now or datetime.now(UTC)
     if job.status != JobStatus.draft.value:
-        raise ProblemError(409, f"Only a draft can be published; this job is {job.status}.", type_="invalid-transition")
+        raise ProblemError(
+            409, f"Only a draft can be published; this job is {job.status}.", type_="invalid-transition"
+        )
     job.status = JobStatus.active.value
     job.published_at = now
     _touch(job, now)
@@ -217,7 +224,9 @@ async def publish_job(*, session: AsyncSession, job: JobPosting, now: datetime |
 async def close_job(*, session: AsyncSession, job: JobPosting, now: datetime | None = None) -> JobPosting:
     now = now or datetime.now(UTC)
     if job.status != JobStatus.active.value:
-        raise ProblemError(409, f"Only an active job can be closed; this job is {job.status}.", type_="invalid-transition")
+        raise ProblemError(
+            409, f"Only an active job can be closed; this job is {job.status}.", type_="invalid-transition"
+        )
     job.status = JobStatus.closed.value
     job.closed_at = now
     _touch(job, now)
@@ -242,7 +251,9 @@ async def list_jobs(
             after_id = uuid.UUID(page.cursor["id"])
         except (KeyError, ValueError, TypeError) as exc:
             raise ProblemError(400, "The cursor is not valid.", type_="invalid-cursor") from exc
-        query = query.where(sa.tuple_(order_col, JobPosting.id) < sa.tuple_(sa.literal(after_ts), sa.literal(after_id)))
+        query = query.where(
+            sa.tuple_(order_col, JobPosting.id) < sa.tuple_(sa.literal(after_ts), sa.literal(after_id))
+        )
     query = query.order_by(order_col.desc(), JobPosting.id.desc()).limit(page.limit + 1)
     rows = list((await session.scalars(query)).all())
     next_cursor = None

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-
 from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, FieldError, ProblemError
 from aujobs_common.events import WorkType
 from aujobs_common.pagination import MAX_LIMIT, decode_cursor
 from aujobs_common.reference import STATES, classifications
+from fastapi import APIRouter, Query, Request
 
 from .schemas import SearchResults
 from .service import JobQuery, search_jobs
@@ -19,7 +18,9 @@ router = APIRouter(prefix="/api/v1/search", tags=["search"], responses=PROBLEM_R
 @router.get("/jobs", response_model=SearchResults, summary="Search active jobs")
 async def search(
     request: Request,
-    q: Annotated[str | None, Query(max_length=200, description="Free text (title, company, description)")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Free text (title, company, description)")
+    ] = None,
     classification: Annotated[str | None, Query(max_length=100)] = None,
     work_type: WorkType | None = None,
     state: Annotated[str | None, Query(max_length=3, description="State or territory code")] = None,

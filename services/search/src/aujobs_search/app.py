@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from aujobs_common.app import Subscription, create_service_app
 from aujobs_common.bus import EventBus
 from aujobs_common.security import KeySource
+from fastapi import FastAPI
 
 from .api import router
 from .indexer import JOB_EVENTS, index_job_event
@@ -16,7 +15,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(
-    settings: SearchSettings | None = None, *, bus: EventBus | None = None, key_source: KeySource | None = None
+    settings: SearchSettings | None = None,
+    *,
+    bus: EventBus | None = None,
+    key_source: KeySource | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     return create_service_app(

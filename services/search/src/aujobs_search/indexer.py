@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from aujobs_common.events import CloudEvent, JobPostingSnapshot
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from aujobs_common.events import CloudEvent, JobPostingSnapshot
 
 from .models import JobDocument
 

@@ -16,7 +16,8 @@ class SearchBase(DeclarativeBase):
 DOCUMENT_SQL = (
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
     "setweight(to_tsvector('english', coalesce(company_name, '')), 'B') || "
-    "setweight(to_tsvector('english', coalesce(classification, '') || ' ' || coalesce(sub_classification, '')), 'C') || "
+    "setweight(to_tsvector('english', "
+    "coalesce(classification, '') || ' ' || coalesce(sub_classification, '')), 'C') || "
     "setweight(to_tsvector('english', coalesce(description, '')), 'D')"
 )
 

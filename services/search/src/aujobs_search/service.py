@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from aujobs_common.pagination import encode_cursor
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import JobDocument
 from .schemas import JobHit, SalaryHit, SearchResults
@@ -52,7 +51,11 @@ async def search_jobs(session: AsyncSession, query: JobQuery) -> SearchResults:
     total = await session.scalar(sa.select(sa.func.count()).select_from(doc).where(*filters))
     rows = (
         await session.execute(
-            sa.select(doc, score, snippet).where(*filters).order_by(*order).offset(query.offset).limit(query.limit)
+            sa.select(doc, score, snippet)
+            .where(*filters)
+            .order_by(*order)
+            .offset(query.offset)
+            .limit(query.limit)
         )
     ).all()
     items = [
@@ -67,7 +70,9 @@ async def search_jobs(session: AsyncSession, query: JobQuery) -> SearchResults:
             state=d.state,
             postcode=d.postcode,
             salary=SalaryHit(
-                minimum_cents=d.salary_min_cents, maximum_cents=d.salary_max_cents, period=d.salary_period or "annual"
+                minimum_cents=d.salary_min_cents,
+                maximum_cents=d.salary_max_cents,
+                period=d.salary_period or "annual",
             )
             if d.salary_min_cents is not None and d.salary_max_cents is not None
             else None,

@@ -30,6 +30,4 @@ def create_bus(settings: ServiceSettings) -> EventBus:
             max_attempts=settings.bus_max_attempts,
             retry_base_ms=settings.bus_retry_base_ms,
         )
-    return InMemoryBus(
-        max_attempts=settings.bus_max_attempts, retry_base_ms=settings.bus_retry_base_ms
-    )
+    return InMemoryBus(max_attempts=settings.bus_max_attempts, retry_base_ms=settings.bus_retry_base_ms)

@@ -102,12 +102,8 @@ class InMemoryBus(EventBus):
     async def publish(self, event: CloudEvent) -> None:
         if self._closed:
             raise PublishError("bus is closed")
-        parent = (
-            propagate.extract({"traceparent": event.traceparent}) if event.traceparent else None
-        )
-        with tracer.start_as_current_span(
-            f"publish {event.type}", context=parent, kind=SpanKind.PRODUCER
-        ):
+        parent = propagate.extract({"traceparent": event.traceparent}) if event.traceparent else None
+        with tracer.start_as_current_span(f"publish {event.type}", context=parent, kind=SpanKind.PRODUCER):
             headers: dict[str, str] = {}
             propagate.inject(headers)
         body = event.model_dump_json()
@@ -136,7 +132,7 @@ class InMemoryBus(EventBus):
 
     # ------------------------------------------------------------------ extras
 
-    async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 (simpler for callers)
+    async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every queue is empty, no handler runs and no retry is pending.
 
         Raises :class:`TimeoutError` after ``timeout`` seconds (e.g. the bus was not

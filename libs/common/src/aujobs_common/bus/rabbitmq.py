@@ -109,9 +109,7 @@ class RabbitMQBus(EventBus):
         if self._connection is not None:
             return
         # Robust: reconnects, then re-declares the topology and resumes consumers.
-        connection = await aio_pika.connect_robust(
-            self.url, reconnect_interval=self.reconnect_interval
-        )
+        connection = await aio_pika.connect_robust(self.url, reconnect_interval=self.reconnect_interval)
         self._connection = connection
         try:
             # Confirms are on by default: publish() waits for the broker's ack.
@@ -143,9 +141,7 @@ class RabbitMQBus(EventBus):
             raise PublishError("RabbitMQ bus is not started")
         # Parent span: the trace the event was created in (carried by the outbox
         # envelope), else whatever is current.
-        parent = (
-            propagate.extract({"traceparent": event.traceparent}) if event.traceparent else None
-        )
+        parent = propagate.extract({"traceparent": event.traceparent}) if event.traceparent else None
         with tracer.start_as_current_span(
             f"{event.type} publish",
             context=parent,
@@ -296,9 +292,7 @@ class RabbitMQBus(EventBus):
                     },
                     exc_info=True,
                 )
-                await self._settle_failure(
-                    consumer, message, attempt, f"{type(exc).__name__}: {exc}"
-                )
+                await self._settle_failure(consumer, message, attempt, f"{type(exc).__name__}: {exc}")
                 return
         await _settle(message.ack())
 

@@ -72,7 +72,15 @@ def _by_suburb_state() -> dict[tuple[str, str], list[Locality]]:
 
 
 # Australia Post's PO-box / large-user ranges by first digits.
-_PO_BOX_RANGES = ((200, 299), (900, 999), (1000, 1999), (5800, 5999), (6800, 6999), (7800, 7999), (8000, 9999))
+_PO_BOX_RANGES = (
+    (200, 299),
+    (900, 999),
+    (1000, 1999),
+    (5800, 5999),
+    (6800, 6999),
+    (7800, 7999),
+    (8000, 9999),
+)
 
 
 def is_po_box_postcode(postcode: str) -> bool:

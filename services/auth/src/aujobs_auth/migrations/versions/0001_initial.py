@@ -7,9 +7,8 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-
 from aujobs_common.migrations import create_common_tables
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 revision = "0001"
 down_revision = None
@@ -43,7 +42,9 @@ def upgrade() -> None:
     op.create_table(
         "refresh_tokens",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
-        sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "user_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("family_id", UUID(as_uuid=True), nullable=False),
         sa.Column("token_hash", sa.Text, nullable=False, unique=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),

@@ -7,9 +7,8 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
-
 from aujobs_common.migrations import create_common_tables
+from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
 
 revision = "0001"
 down_revision = None
@@ -19,7 +18,8 @@ depends_on = None
 DOCUMENT_SQL = (
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
     "setweight(to_tsvector('english', coalesce(company_name, '')), 'B') || "
-    "setweight(to_tsvector('english', coalesce(classification, '') || ' ' || coalesce(sub_classification, '')), 'C') || "
+    "setweight(to_tsvector('english', "
+    "coalesce(classification, '') || ' ' || coalesce(sub_classification, '')), 'C') || "
     "setweight(to_tsvector('english', coalesce(description, '')), 'D')"
 )
 
