@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import uvicorn
+
 from aujobs_auth.seed import DEMO_PASSWORD, DEMO_USERS
 from aujobs_common.observability import configure_logging
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from aujobs_common.pg import ensure_database, to_sqlalchemy_url, with_database
 
 SERVICES = ("auth", "jobs", "search")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
+
 from aujobs_auth.app import MIGRATIONS as AUTH_MIGRATIONS
 from aujobs_auth.app import create_app as create_auth
 from aujobs_auth.seed import ensure_demo_users
@@ -29,7 +31,6 @@ from aujobs_jobs.settings import JobsSettings
 from aujobs_search.app import MIGRATIONS as SEARCH_MIGRATIONS
 from aujobs_search.app import create_app as create_search
 from aujobs_search.settings import SearchSettings
-from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 

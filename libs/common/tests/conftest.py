@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest_asyncio
+
 from aujobs_common.bus import RabbitMQBus
 from aujobs_common.db import COMMON_METADATA, Database
 

@@ -4,12 +4,13 @@ import asyncio
 import time
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
 from aujobs_common.bus import InMemoryBus, PublishError, create_bus, topic_matches
 from aujobs_common.bus.rabbitmq import RabbitMQBus
 from aujobs_common.events import CloudEvent
 from aujobs_common.settings import ServiceSettings
-from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 
 def event(type_: str = "au.jobs.job.published.v1", **data: object) -> CloudEvent:

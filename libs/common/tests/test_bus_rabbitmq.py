@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable
 
 import aio_pika
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
 from aujobs_common.bus import PublishError, RabbitMQBus
 from aujobs_common.bus.rabbitmq import ATTEMPT_HEADER, ERROR_HEADER
 from aujobs_common.events import CloudEvent
-from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 
 def event(type_: str = "au.jobs.job.published.v1", **data: object) -> CloudEvent:

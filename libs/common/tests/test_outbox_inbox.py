@@ -10,13 +10,14 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aujobs_common.bus import EventBus, InMemoryBus, PublishError, RabbitMQBus
 from aujobs_common.db import Database, inbox_table, outbox_table
 from aujobs_common.events import CloudEvent
 from aujobs_common.inbox import idempotent
 from aujobs_common.outbox import OutboxRelay, enqueue
-from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import AsyncSession
 
 effects_metadata = sa.MetaData()
 # No unique constraint on purpose: a second effect would show up as a second row.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from jose import jwt
+
 from aujobs_auth.app import MIGRATIONS, create_app
 from aujobs_auth.settings import AuthSettings
 from aujobs_common.bus.memory import InMemoryBus
@@ -12,7 +14,6 @@ from aujobs_common.events import CloudEvent
 from aujobs_common.migrations import upgrade_async
 from aujobs_common.testing.apps import running
 from aujobs_common.testing.waiting import eventually
-from jose import jwt
 
 
 @pytest.fixture
@@ -73,6 +74,7 @@ async def test_register_login_me_and_user_registered_event(auth):
 
 async def test_password_is_stored_as_argon2id(auth, fresh_database_url):
     import asyncpg
+
     from aujobs_common.pg import to_asyncpg_dsn
 
     email, _ = await register(auth)

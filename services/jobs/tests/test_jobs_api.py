@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from aujobs_common.bus.memory import InMemoryBus
 from aujobs_common.events import CloudEvent
 from aujobs_common.migrations import upgrade_async

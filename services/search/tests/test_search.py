@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from aujobs_common.bus.memory import InMemoryBus
 from aujobs_common.events import (
     JobClosed,

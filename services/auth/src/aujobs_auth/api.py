@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
 from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
 from aujobs_common.idempotency import run_idempotent
 from aujobs_common.security import CurrentPrincipal
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
 
 from . import service
 from .keys import KeyManager

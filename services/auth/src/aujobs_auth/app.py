@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from aujobs_common.app import ServiceRuntime, create_service_app
 from aujobs_common.bus import EventBus
 from aujobs_common.security import StaticKeySource
-from fastapi import FastAPI
 
 from .api import router, wellknown
 from .keys import KeyManager

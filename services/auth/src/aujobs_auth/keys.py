@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from aujobs_common.db import Database
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from aujobs_common.db import Database
 
 from .models import SigningKey
 from .settings import AuthSettings

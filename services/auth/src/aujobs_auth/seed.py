@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+
 from aujobs_common.db import Database
 from aujobs_common.events import UserRegistered, UserRole
 from aujobs_common.ids import uuid7

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aujobs_common.errors import ProblemError
 from aujobs_common.events import UserRegistered, UserRole
 from aujobs_common.ids import uuid7
 from aujobs_common.outbox import enqueue
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .keys import KeyManager
 from .models import RefreshToken, User

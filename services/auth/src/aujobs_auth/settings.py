@@ -6,7 +6,6 @@ from pydantic import model_validator
 
 from aujobs_common.settings import ServiceSettings
 
-
 DEV_SECRET = "development-only-key-encryption-secret"  # noqa: S105 - refused in production below
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
 from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
 from aujobs_common.idempotency import run_idempotent
 from aujobs_common.pagination import Page, PageParams, page_params
 from aujobs_common.security import OptionalPrincipal, Principal, require_roles
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
 
 from . import service
 from .schemas import JobCreate, JobOut, JobUpdate

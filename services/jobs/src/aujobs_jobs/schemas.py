@@ -3,9 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
 from aujobs_common.events import JobStatus, SalaryPeriod, WorkType
 from aujobs_common.reference import STATES, is_classification
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class LocationIn(BaseModel):

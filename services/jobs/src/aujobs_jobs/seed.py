@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+
 from aujobs_common.db import Database
 from aujobs_common.events import SalaryPeriod, WorkType
 from aujobs_common.reference import find_locality

@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aujobs_common.errors import FieldError, ProblemError
 from aujobs_common.events import (
     JobClosed,
@@ -22,7 +24,6 @@ from aujobs_common.outbox import enqueue
 from aujobs_common.pagination import PageParams, encode_cursor
 from aujobs_common.reference import find_locality, is_classification
 from aujobs_common.security import Principal
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import JobPosting
 from .schemas import JobCreate, JobOut, JobUpdate, LocationIn, LocationOut, SalaryIn, SalaryOut

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, Query, Request
+
 from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, FieldError, ProblemError
 from aujobs_common.events import WorkType
 from aujobs_common.pagination import MAX_LIMIT, decode_cursor
 from aujobs_common.reference import STATES, classifications
-from fastapi import APIRouter, Query, Request
 
 from .schemas import SearchResults
 from .service import JobQuery, search_jobs

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from aujobs_common.app import Subscription, create_service_app
 from aujobs_common.bus import EventBus
 from aujobs_common.security import KeySource
-from fastapi import FastAPI
 
 from .api import router
 from .indexer import JOB_EVENTS, index_job_event

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aujobs_common.events import CloudEvent, JobPostingSnapshot
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from aujobs_common.events import CloudEvent, JobPostingSnapshot
 
 from .models import JobDocument
 

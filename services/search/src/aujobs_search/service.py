@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from aujobs_common.pagination import encode_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from aujobs_common.pagination import encode_cursor
 
 from .models import JobDocument
 from .schemas import JobHit, SalaryHit, SearchResults

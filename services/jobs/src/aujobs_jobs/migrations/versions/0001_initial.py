@@ -7,8 +7,9 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
-from aujobs_common.migrations import create_common_tables
 from sqlalchemy.dialects.postgresql import UUID
+
+from aujobs_common.migrations import create_common_tables
 
 revision = "0001"
 down_revision = None
