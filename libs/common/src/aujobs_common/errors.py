@@ -4,6 +4,7 @@ request validation and unhandled exceptions (which never leak internals)."""
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -135,8 +136,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
-        # Log the type only: exception text may carry personal data or secrets.
-        log.exception("unhandled error", extra={"error_type": type(exc).__name__})
+        # Type and frames only: exception text may carry personal data or secrets.
+        log.error(
+            "unhandled error",
+            extra={
+                "error_type": type(exc).__name__,
+                "stack": "".join(traceback.format_tb(exc.__traceback__)),
+            },
+        )
         return problem_response(
             500,
             "An unexpected error occurred. It has been logged; please try again later.",
