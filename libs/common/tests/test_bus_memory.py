@@ -6,6 +6,7 @@ import time
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from prometheus_client import REGISTRY
 
 from aujobs_common.bus import InMemoryBus, PublishError, create_bus, topic_matches
 from aujobs_common.bus.rabbitmq import RabbitMQBus
@@ -153,9 +154,12 @@ async def test_always_failing_event_is_dead_lettered_then_replayed() -> None:
     await bus.start()
     try:
         sent = event(n=1)
+        labels = {"consumer": "search", "event_type": sent.type}
+        before = REGISTRY.get_sample_value("aujobs_bus_dead_lettered_total", labels) or 0
         await bus.publish(sent)
         await bus.drain(2)
         assert calls == 3
+        assert REGISTRY.get_sample_value("aujobs_bus_dead_lettered_total", labels) == before + 1
         dead = await bus.dead_letters("search")
         assert [(e.id, e.data) for e in dead] == [(sent.id, {"n": 1})]
         assert await bus.dead_letters("search") == dead  # listing does not remove

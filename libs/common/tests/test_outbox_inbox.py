@@ -155,7 +155,7 @@ async def test_crash_after_publish_before_marking_publishes_again_with_one_effec
 ) -> None:
     db = effects_db
     duplicates_before = metric(
-        "aujobs_inbox_events_consumed_total",
+        "aujobs_events_consumed_total",
         consumer="search",
         event_type="au.jobs.job.published.v1",
         outcome="duplicate",
@@ -181,7 +181,7 @@ async def test_crash_after_publish_before_marking_publishes_again_with_one_effec
     assert await count(db, effects) == 1
     assert await count(db, inbox_table) == 1
     duplicates = metric(
-        "aujobs_inbox_events_consumed_total",
+        "aujobs_events_consumed_total",
         consumer="search",
         event_type="au.jobs.job.published.v1",
         outcome="duplicate",
@@ -381,7 +381,7 @@ async def test_handler_failure_rolls_back_its_inbox_row_so_the_retry_runs_it(
     handle = idempotent(db, "search", fails_once)
     sent = event()
     failed_before = metric(
-        "aujobs_inbox_events_consumed_total",
+        "aujobs_events_consumed_total",
         consumer="search",
         event_type=sent.type,
         outcome="failed",
@@ -392,7 +392,7 @@ async def test_handler_failure_rolls_back_its_inbox_row_so_the_retry_runs_it(
     assert await count(db, effects) == 0
     assert (
         metric(
-            "aujobs_inbox_events_consumed_total",
+            "aujobs_events_consumed_total",
             consumer="search",
             event_type=sent.type,
             outcome="failed",

@@ -42,8 +42,9 @@ def run_cli(
             workers=args.workers,
             access_log=False,
             log_config=None,
+            # Trust X-Forwarded-* only from FORWARDED_ALLOW_IPS (uvicorn's env
+            # setting, default 127.0.0.1): anyone else could fake their client IP.
             proxy_headers=True,
-            forwarded_allow_ips="*",
         )
     elif args.command == "migrate":
         from .migrations import upgrade

@@ -18,7 +18,7 @@ from .events import CloudEvent
 log = logging.getLogger(__name__)
 
 EVENTS_CONSUMED = Counter(
-    "aujobs_inbox_events_consumed_total",
+    "aujobs_events_consumed_total",
     "Events received by consumers, by outcome (handled, duplicate, failed)",
     ["consumer", "event_type", "outcome"],
 )

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -60,8 +61,10 @@ class JsonFormatter(logging.Formatter):
             if key not in _RESERVED and not key.startswith("_"):
                 doc[key] = value
         if record.exc_info and record.exc_info[0] is not None:
+            # Frames and type, never the exception's text: it can carry personal data,
+            # tokens or connection strings (e.g. a driver error quoting a value).
             doc["error_type"] = record.exc_info[0].__name__
-            doc["stack"] = self.formatException(record.exc_info)
+            doc["stack"] = "".join(traceback.format_tb(record.exc_info[2]))
         return json.dumps(doc, default=str)
 
 

@@ -29,7 +29,7 @@ from .ids import uuid7
 log = logging.getLogger(__name__)
 
 EVENTS_PUBLISHED = Counter(
-    "aujobs_outbox_events_published_total",
+    "aujobs_events_published_total",
     "Events published from the outbox",
     ["relay", "event_type"],
 )

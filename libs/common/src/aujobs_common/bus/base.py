@@ -18,7 +18,15 @@ from __future__ import annotations
 import abc
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import Counter
+
 from ..events import CloudEvent
+
+DEAD_LETTERED = Counter(
+    "aujobs_bus_dead_lettered_total",
+    "Events parked in a consumer's dead-letter queue after their last failed attempt",
+    ["consumer", "event_type"],
+)
 
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
 

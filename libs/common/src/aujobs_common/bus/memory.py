@@ -17,7 +17,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
 from ..events import CloudEvent
-from .base import EventBus, EventHandler, PublishError, topic_matches
+from .base import DEAD_LETTERED, EventBus, EventHandler, PublishError, topic_matches
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -219,3 +219,4 @@ class InMemoryBus(EventBus):
                         exc_info=True,
                     )
                     entry.dead.append(delivery)
+                    DEAD_LETTERED.labels(entry.name, event.type).inc()

@@ -38,7 +38,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from ..events import CloudEvent
-from .base import EventBus, EventHandler, PublishError, topic_matches
+from .base import DEAD_LETTERED, EventBus, EventHandler, PublishError, topic_matches
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -309,12 +309,15 @@ class RabbitMQBus(EventBus):
             headers[ERROR_HEADER] = error[:1000]
             target = self.dlq_name(consumer)
             expiration = None
+            DEAD_LETTERED.labels(consumer, message.type or "unknown").inc()
             log.error(
                 "event dead-lettered",
                 extra={
                     "consumer": consumer,
                     "message_id": message.message_id,
-                    "error": error[:1000],
+                    # The text stays in the DLQ message header for operators; logs get
+                    # only its type, as exception text can carry personal data.
+                    "error_type": error.split(":", 1)[0],
                 },
             )
         channel = self._publish_channel
