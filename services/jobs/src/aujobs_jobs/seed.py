@@ -312,26 +312,39 @@ PLACES: list[tuple[str, str, int]] = [
     ("Alice Springs", "NT", 1),
 ]
 
-COMPANIES = [
-    "Southern Cross Health",
-    "Harbourside Group",
-    "Koala Logistics",
-    "Eucalypt Software",
-    "Red Centre Mining",
-    "Coral Coast Hospitality",
-    "Banksia Financial",
-    "Wattle Education",
-    "Bluegum Constructions",
-    "Murray River Foods",
-    "Tasman Engineering",
-    "Outback Energy",
-    "Kookaburra Retail",
-    "Great Dividing Legal",
-    "Anzac Property Partners",
-    "Boomerang Marketing",
-    "Platypus Labs",
-    "Waratah Community Care",
-]
+# Fictional employers by classification, so a nurse is hired by a health provider.
+COMPANIES: dict[str, list[str]] = {
+    "Accounting": ["Banksia Chartered Accountants", "Harbourside Advisory"],
+    "Administration & Office Support": ["Harbourside Group", "Wattle Business Services"],
+    "Advertising, Arts & Media": ["Boomerang Media", "Southerly Studios"],
+    "Banking & Financial Services": ["Banksia Financial", "Tasman Mutual Bank"],
+    "Call Centre & Customer Service": ["Koala Energy Retail", "Tasman Telco"],
+    "CEO & General Management": ["Murray River Foods", "Outback Energy"],
+    "Community Services & Development": ["Waratah Community Care", "Lighthouse Youth Services"],
+    "Construction": ["Bluegum Constructions", "Ironbark Builders"],
+    "Consulting & Strategy": ["Great Southern Consulting", "Meridian Advisory"],
+    "Design & Architecture": ["Sandstone Architects", "Jacaranda Design Studio"],
+    "Education & Training": ["Wattle Education", "Riverbank Grammar School"],
+    "Engineering": ["Tasman Engineering", "Snowy Range Engineering"],
+    "Farming, Animals & Conservation": ["Riverina Growers", "Gumtree Veterinary Hospital"],
+    "Government & Defence": ["Department of Regional Services", "City of Harbourside Council"],
+    "Healthcare & Medical": ["Southern Cross Health", "Coastal Private Hospital"],
+    "Hospitality & Tourism": ["Coral Coast Hospitality", "Laneway Espresso Bar"],
+    "Human Resources & Recruitment": ["Anzac People Partners", "Harbourside Group"],
+    "Information & Communication Technology": ["Eucalypt Software", "Platypus Labs", "Kookaburra Cloud"],
+    "Insurance & Superannuation": ["Southern Cross Super", "Tasman Insurance"],
+    "Legal": ["Great Dividing Legal", "Macquarie Street Lawyers"],
+    "Manufacturing, Transport & Logistics": ["Koala Logistics", "Hume Freight"],
+    "Marketing & Communications": ["Boomerang Marketing", "Kookaburra Retail"],
+    "Mining, Resources & Energy": ["Red Centre Mining", "Pilbara Iron Resources"],
+    "Real Estate & Property": ["Anzac Property Partners", "Bayside Realty"],
+    "Retail & Consumer Products": ["Kookaburra Retail", "Wombat Outdoor Supplies"],
+    "Sales": ["Tasman Telco", "Outback Energy"],
+    "Science & Technology": ["Platypus Labs", "Southern Ocean Research Institute"],
+    "Self Employment": ["Jumpa Rides"],
+    "Sport & Recreation": ["Aquatic & Fitness Centres Australia", "Bondi Strength Club"],
+    "Trades & Services": ["Sparky Bros Electrical", "Ironbark Builders", "Harbour City Plumbing"],
+}
 
 BLURBS = [
     "Join a friendly, high-performing team that values flexibility and growth.",
@@ -361,7 +374,7 @@ def demo_postings(count: int, seed: int = 2026) -> list[JobCreate]:
     for _ in range(count):
         classification, sub, title, low, high, period = rng.choice(ROLES)
         suburb, state, _w = rng.choices(places, weights)[0]
-        company = rng.choice(COMPANIES)
+        company = rng.choice(COMPANIES[classification])
         factor = rng.uniform(0.92, 1.08)
         lo, hi = (
             round(low * factor, 2 if period == "hourly" else 0),
