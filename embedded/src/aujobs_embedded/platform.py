@@ -73,7 +73,7 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
         await upgrade_async(migrations, urls[name])
 
     auth = create_auth(AuthSettings(database_url=urls["auth"], amqp_url=None), bus=bus)
-    transports = {"auth": httpx.ASGITransport(app=auth)}
+    transports = {"auth": httpx.ASGITransport(app=auth, raise_app_exceptions=False)}
     jwks_http = httpx.AsyncClient(transport=transports["auth"], base_url="http://auth")
     stack.push_async_callback(jwks_http.aclose)
     keys = JWKSClient("http://auth/.well-known/jwks.json", http=jwks_http)
@@ -81,7 +81,7 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
     for name in ("jobs", "search"):
         settings_cls, factory, _ = SERVICES[name]
         apps[name] = factory(settings_cls(database_url=urls[name], amqp_url=None), bus=bus, key_source=keys)
-        transports[name] = httpx.ASGITransport(app=apps[name])
+        transports[name] = httpx.ASGITransport(app=apps[name], raise_app_exceptions=False)
 
     # Service lifespans (database pools, relays, signing keys), then the shared bus.
     for app in apps.values():
