@@ -71,6 +71,58 @@ class UserRegistered(EventPayload):
     registered_at: datetime
 
 
+class UserEmailVerificationRequested(EventPayload):
+    """A single-use verification token was issued (on registration, on resend, or as a
+    reminder). The notifications service builds the link from its FRONTEND_URL."""
+
+    event_type: ClassVar[str] = "au.jobs.user.email_verification_requested.v1"
+    user_id: uuid.UUID
+    email: str
+    token: str
+    expires_at: datetime
+    reminder: bool = False
+
+
+class UserEmailVerified(EventPayload):
+    event_type: ClassVar[str] = "au.jobs.user.email_verified.v1"
+    user_id: uuid.UUID
+    email: str
+    verified_at: datetime
+
+
+class UserPasswordResetRequested(EventPayload):
+    """Only published when the email belongs to an account; the API answers the same
+    either way."""
+
+    event_type: ClassVar[str] = "au.jobs.user.password_reset_requested.v1"
+    user_id: uuid.UUID
+    email: str
+    token: str
+    expires_at: datetime
+
+
+class SecurityEventKind(StrEnum):
+    password_reset = "password_reset"
+    password_changed = "password_changed"
+    two_factor_enabled = "two_factor_enabled"
+    two_factor_disabled = "two_factor_disabled"
+    provider_linked = "provider_linked"
+    provider_unlinked = "provider_unlinked"
+    all_sessions_revoked = "all_sessions_revoked"
+
+
+class UserSecurityAlert(EventPayload):
+    """Something changed on the account that its owner must hear about (always emailed,
+    whatever the user's preferences)."""
+
+    event_type: ClassVar[str] = "au.jobs.user.security_alert.v1"
+    user_id: uuid.UUID
+    email: str
+    kind: SecurityEventKind
+    occurred_at: datetime
+    detail: str | None = None  # e.g. the provider name; never secrets
+
+
 # ---------------------------------------------------------------- jobs
 
 
@@ -150,7 +202,17 @@ class JobClosed(JobPostingSnapshot):
 
 #: Every published event type and its payload schema (source of the AsyncAPI document).
 EVENT_TYPES: dict[str, type[EventPayload]] = {
-    m.event_type: m for m in (UserRegistered, JobPublished, JobUpdated, JobClosed)
+    m.event_type: m
+    for m in (
+        UserRegistered,
+        UserEmailVerificationRequested,
+        UserEmailVerified,
+        UserPasswordResetRequested,
+        UserSecurityAlert,
+        JobPublished,
+        JobUpdated,
+        JobClosed,
+    )
 }
 
 
