@@ -1,0 +1,368 @@
+"""End-to-end fixtures (DESIGN.md §8).
+
+* ``topology``: the distributed platform as real processes (auth, jobs, search and the
+  gateway, each ``python -m aujobs_<name> serve``) on the local PostgreSQL, RabbitMQ and
+  Redis, isolated from everything else on those servers: fresh databases, its own
+  exchange and queues, its own rate-limit keys and free ports. Everything it created is
+  dropped at teardown. Its process logs are attached to the report of a failed test.
+* ``frontend``: what a frontend does with the public API, over ``httpx`` through the
+  gateway only; the embedded tests build their own on an in-process transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import secrets
+import string
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from redis.asyncio import Redis
+
+from aujobs_common.pg import drop_database, to_asyncpg_dsn, with_database
+from aujobs_embedded.distributed import SERVICES, Topology
+
+PROBLEM_JSON = "application/problem+json"
+# The auth service encrypts its signing keys with this (AUTH_KEY_ENCRYPTION_SECRET); the
+# tests know it so they can sign tokens with the real key (expired ones, for instance).
+KEY_ENCRYPTION_SECRET = "e2e-" + secrets.token_hex(16)
+
+_RUNNING: list[Topology] = []
+
+
+# -- the public API as a frontend uses it ----------------------------------------------
+
+
+def word(prefix: str = "zq") -> str:
+    """A token that occurs nowhere else: letters only, so full-text search keeps it whole."""
+    return prefix + "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
+
+
+def job_body(title: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": title,
+        "description": "Build and run the services behind Australia's job board in Python.",
+        "location": {"suburb": "Parramatta", "state": "NSW", "postcode": "2150"},
+        "salary": {"minimum_cents": 12_000_000, "maximum_cents": 15_000_000, "period": "annual"},
+        "work_type": "full_time",
+        "classification": "Information & Communication Technology",
+        "sub_classification": "Developers/Programmers",
+        "company_name": "Eucalypt Software",
+    }
+    body.update(overrides)
+    return body
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """``response`` is an RFC 9457 problem with ``status``; returns its body."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["type"], body
+    return body
+
+
+@dataclass
+class Account:
+    email: str
+    password: str
+    user: dict[str, Any]
+    tokens: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.user["id"]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+
+class Frontend:
+    """The calls a web or mobile client makes, with the checks it relies on."""
+
+    word = staticmethod(word)
+    job_body = staticmethod(job_body)
+    assert_problem = staticmethod(assert_problem)
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def register(self, role: str, *, email: str | None = None) -> Account:
+        email = email or f"{role}.{uuid.uuid4().hex[:12]}@e2e.australiajobs.example"
+        password = "correct-horse-" + secrets.token_hex(6)
+        r = await self.http.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, "role": role}
+        )
+        assert r.status_code == 201, r.text
+        user = r.json()
+        assert user["email"] == email and user["roles"] == [role], user
+        return Account(email=email, password=password, user=user)
+
+    async def login(self, account: Account) -> Account:
+        r = await self.http.post(
+            "/api/v1/auth/login", json={"email": account.email, "password": account.password}
+        )
+        assert r.status_code == 200, r.text
+        tokens = r.json()
+        assert tokens["token_type"] == "bearer" and tokens["expires_in"] > 0, tokens
+        assert tokens["refresh_token"] and tokens["user"]["id"] == account.id, tokens
+        account.tokens = tokens
+        return account
+
+    async def signup(self, role: str) -> Account:
+        return await self.login(await self.register(role))
+
+    async def create_job(self, owner: Account, title: str, **overrides: Any) -> dict[str, Any]:
+        r = await self.http.post("/api/v1/jobs", json=job_body(title, **overrides), headers=owner.headers)
+        assert r.status_code == 201, r.text
+        job = r.json()
+        assert job["status"] == "draft" and job["owner_id"] == owner.id, job
+        return job
+
+    async def publish(self, owner: Account, job_id: str) -> dict[str, Any]:
+        r = await self.http.post(f"/api/v1/jobs/{job_id}/publish", headers=owner.headers)
+        assert r.status_code == 200, r.text
+        job = r.json()
+        assert job["status"] == "active" and job["published_at"], job
+        return job
+
+    async def post_job(self, owner: Account, title: str) -> dict[str, Any]:
+        job = await self.create_job(owner, title)
+        return await self.publish(owner, job["id"])
+
+    async def search(self, q: str | None = None, **params: Any) -> dict[str, Any]:
+        if q is not None:
+            params["q"] = q
+        r = await self.http.get("/api/v1/search/jobs", params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def wait_for_total(self, minimum: int, *, timeout: float = 10.0, **params: Any) -> dict[str, Any]:
+        """Polls the search API until it reports at least ``minimum`` results."""
+        deadline = time.monotonic() + timeout
+        while True:
+            results = await self.search(**params)
+            if results["total"] >= minimum:
+                return results
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{results['total']} < {minimum} search results in {timeout}s")
+            await asyncio.sleep(0.05)
+
+    async def wait_searchable(
+        self, q: str, job_id: str, *, timeout: float = 10.0, interval: float = 0.05
+    ) -> dict[str, Any]:
+        """Polls the search API until ``job_id`` is a hit for ``q``; returns the hit.
+        A 5xx while polling (a service restarting) counts as "not yet"."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                r = await self.http.get("/api/v1/search/jobs", params={"q": q})
+                last = (r.status_code, r.text[:300])
+                if r.status_code == 200:
+                    hits = [h for h in r.json()["items"] if h["job_id"] == job_id]
+                    if hits:
+                        return hits[0]
+                elif r.status_code < 500:
+                    raise AssertionError(f"search answered {r.status_code}: {r.text}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} not searchable for {q!r} in {timeout}s: {last}")
+            await asyncio.sleep(interval)
+
+
+# -- the distributed topology ----------------------------------------------------------
+
+
+def log_tails(topology: Topology, lines: int = 40) -> str:
+    if topology.log_dir is None or not topology.log_dir.exists():
+        return "(no logs)"
+    out = []
+    for path in sorted(topology.log_dir.glob("*.log")):
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+        out.append(f"----- {path} (last {len(text)} lines) -----\n" + "\n".join(text))
+    return "\n".join(out) or "(no logs)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "topology" in getattr(item, "fixturenames", ()):
+        for topology in _RUNNING:
+            report.sections.append(("distributed topology logs", log_tails(topology)))
+
+
+async def _remove_topology_resources(topology: Topology, redis_url: str | None) -> None:
+    for name in SERVICES:
+        with contextlib.suppress(Exception):
+            await drop_database(topology.postgres_admin_url, topology.database_prefix + name)
+    with contextlib.suppress(Exception):
+        connection = await aio_pika.connect(topology.amqp_url)
+        async with connection:
+            for name in SERVICES:
+                for suffix in ("", ".retry", ".dlq"):
+                    # a channel dies with a failed operation: one per deletion
+                    with contextlib.suppress(Exception):
+                        channel = await connection.channel()
+                        await channel.queue_delete(f"{topology.exchange}.{name}{suffix}")
+                        await channel.close()
+            channel = await connection.channel()
+            await channel.exchange_delete(topology.exchange)
+    if redis_url:
+        with contextlib.suppress(Exception):
+            redis = Redis.from_url(redis_url)
+            try:
+                prefix = topology.extra_env["RATE_LIMIT_KEY_PREFIX"]
+                keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=500)]
+                if keys:
+                    await redis.delete(*keys)
+            finally:
+                await redis.aclose()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def topology(
+    pg_admin_url: str, amqp_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Topology]:
+    tag = uuid.uuid4().hex[:10]
+    topo = Topology.isolated(
+        tag,
+        postgres_admin_url=pg_admin_url,
+        amqp_url=amqp_url,
+        redis_url=redis_url,
+        log_dir=tmp_path_factory.mktemp("topology-logs"),
+        extra_env={
+            "AUTH_KEY_ENCRYPTION_SECRET": KEY_ENCRYPTION_SECRET,
+            # this run's own counters, and limits a test run does not reach (the
+            # limits themselves are covered by the gateway's tests)
+            "RATE_LIMIT_KEY_PREFIX": f"aujobs:e2e:{tag}:ratelimit",
+            "RATE_LIMIT_PER_MINUTE": "100000",
+            "RATE_LIMIT_USER_PER_MINUTE": "100000",
+            "AUTH_RATE_LIMIT_PER_MINUTE": "1000",
+            "OUTBOX_POLL_INTERVAL_S": "0.5",
+            "LOG_LEVEL": "INFO",
+        },
+    )
+    try:
+        await topo.start(timeout=60)
+    except BaseException as exc:
+        await asyncio.to_thread(topo.stop)
+        logs = log_tails(topo)
+        await _remove_topology_resources(topo, redis_url)
+        pytest.fail(f"the distributed topology did not start: {exc!r}\n{logs}")
+    _RUNNING.append(topo)
+    try:
+        yield topo
+    finally:
+        _RUNNING.remove(topo)
+        await asyncio.to_thread(topo.stop)
+        await _remove_topology_resources(topo, redis_url)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def gateway_http(topology: Topology) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=topology.gateway_url, timeout=15.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def frontend(gateway_http: httpx.AsyncClient) -> Frontend:
+    return Frontend(gateway_http)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def employer(frontend: Frontend) -> Account:
+    return await frontend.signup("employer")
+
+
+class Databases:
+    """Direct reads of the topology's databases: what the tests check behind the API
+    ("nothing was created"), never what the platform itself relies on."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+
+    def dsn(self, service: str) -> str:
+        return to_asyncpg_dsn(
+            with_database(self.topology.postgres_admin_url, self.topology.database_prefix + service)
+        )
+
+    async def fetch(self, service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.dsn(service))
+        try:
+            return await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+
+    async def count(self, service: str, table: str) -> int:
+        rows = await self.fetch(service, f"SELECT count(*) AS n FROM {table}")  # noqa: S608
+        return int(rows[0]["n"])
+
+    async def signing_key(self) -> tuple[str, str]:
+        """The auth service's active signing key: (kid, private PEM)."""
+        rows = await self.fetch(
+            "auth",
+            "SELECT kid, private_key_encrypted FROM signing_keys "
+            "WHERE retired_at IS NULL AND activates_at <= now() ORDER BY activates_at DESC LIMIT 1",
+        )
+        assert rows, "the auth service has no active signing key"
+        fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(KEY_ENCRYPTION_SECRET.encode()).digest()))
+        return rows[0]["kid"], fernet.decrypt(bytes(rows[0]["private_key_encrypted"])).decode()
+
+
+@pytest.fixture(scope="module")
+def databases(topology: Topology) -> Databases:
+    return Databases(topology)
+
+
+def metric_total(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` whose labels include ``labels`` (Prometheus text)."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def jwt_segment_raw(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwt_segment(data: dict[str, Any]) -> str:
+    """One base64url JWT segment of a JSON object (for hand-made, unsigned tokens)."""
+    return jwt_segment_raw(json.dumps(data, separators=(",", ":")).encode())
+
+
+class Helpers:
+    """The helpers above for the test modules (which cannot import this conftest)."""
+
+    PROBLEM_JSON = PROBLEM_JSON
+    Frontend = Frontend
+    word = staticmethod(word)
+    job_body = staticmethod(job_body)
+    assert_problem = staticmethod(assert_problem)
+    metric_total = staticmethod(metric_total)
+    jwt_segment = staticmethod(jwt_segment)
+    jwt_segment_raw = staticmethod(jwt_segment_raw)
+
+
+@pytest.fixture(scope="session")
+def helpers() -> type[Helpers]:
+    return Helpers
