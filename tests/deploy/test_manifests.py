@@ -300,7 +300,15 @@ def check_services_complete(resources: list[Resource]) -> list[str]:
                         f"Ingress/{ingress['metadata']['name']}: routes to "
                         f"{backend.get('name')}, only the gateway is public"
                     )
+                if not path.get("path", "/").startswith(PUBLIC_PREFIXES):
+                    problems.append(
+                        f"Ingress/{ingress['metadata']['name']}: exposes {path.get('path')!r}; "
+                        "only the public API is routed (/metrics, /readyz stay internal)"
+                    )
     return problems
+
+
+PUBLIC_PREFIXES = ("/api/", "/.well-known/", "/docs")
 
 
 def check_probes(resources: list[Resource]) -> list[str]:
@@ -909,6 +917,10 @@ def _no_ingress(r):
     r.remove(find(r, "Ingress", "gateway"))
 
 
+def _ingress_exposes_everything(r):
+    find(r, "Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"][0]["path"] = "/"
+
+
 def _jobs_open_to_ingress(r):
     policy = find(r, "NetworkPolicy", "jobs")
     policy["spec"]["ingress"].append(
@@ -953,6 +965,7 @@ BREAKAGES = {
     "no migration job": (_no_migration_job, "search-migrate"),
     "no service": (_no_service, "jobs: no Service"),
     "no ingress": (_no_ingress, "no Ingress"),
+    "ingress exposes /metrics": (_ingress_exposes_everything, "only the public API is routed"),
     "jobs reachable from ingress": (_jobs_open_to_ingress, "jobs: accepts traffic"),
     "route to a wrong port": (_wrong_route, "jobs:9999"),
     "selector typo": (_service_selector_typo, "Service/auth: selector"),
