@@ -20,12 +20,15 @@ DEFAULT_ROUTES: dict[str, str] = {
     "auth": "http://127.0.0.1:8001",
     "jobs": "http://127.0.0.1:8002",
     "search": "http://127.0.0.1:8003",
+    "notifications": "http://127.0.0.1:8004",
 }
 
 DEFAULT_PUBLIC_ROUTES: list[str] = [
     "POST /api/v1/auth/register",
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/refresh",
+    "POST /api/v1/auth/login/2fa",
+    "POST /api/v1/auth/resend-verification",
     "GET /api/v1/jobs",
     "GET /api/v1/jobs/*",
     "GET /api/v1/search",
@@ -42,6 +45,8 @@ DEFAULT_PUBLIC_ROUTES: list[str] = [
 #: Unsafe requests that guess or spray credentials: limited per IP much more tightly.
 DEFAULT_AUTH_RATE_LIMIT_ROUTES: list[str] = [
     "POST /api/v1/auth/login",
+    "POST /api/v1/auth/login/2fa",
+    "POST /api/v1/auth/change-password",
     "POST /api/v1/auth/register",
     "POST /api/v1/auth/refresh",
     "POST /api/v1/auth/request-reset",

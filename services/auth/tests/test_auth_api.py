@@ -1,4 +1,5 @@
-"""Auth service API against a real PostgreSQL database."""
+"""Auth service API against a real PostgreSQL database: registration, sign-in, refresh,
+the user object, keys. (Fixtures in conftest.py.)"""
 
 from __future__ import annotations
 
@@ -7,33 +8,7 @@ import uuid
 import pytest
 from jose import jwt
 
-from aujobs_auth.app import MIGRATIONS, create_app
-from aujobs_auth.settings import AuthSettings
-from aujobs_common.bus.memory import InMemoryBus
-from aujobs_common.events import CloudEvent
-from aujobs_common.migrations import upgrade_async
-from aujobs_common.testing.apps import running
 from aujobs_common.testing.waiting import eventually
-
-
-@pytest.fixture
-async def auth(fresh_database_url):
-    await upgrade_async(MIGRATIONS, fresh_database_url)
-    bus = InMemoryBus(retry_base_ms=10)
-    received: list[CloudEvent] = []
-
-    async def collect(event: CloudEvent) -> None:
-        received.append(event)
-
-    bus.subscribe("test", ["au.jobs.user.#"], collect)
-    await bus.start()
-    settings = AuthSettings(database_url=fresh_database_url, outbox_poll_interval_s=0.05)
-    app = create_app(settings, bus=bus)
-    async with running(app) as client:
-        client.events = received  # type: ignore[attr-defined]
-        client.bus = bus  # type: ignore[attr-defined]
-        yield client
-    await bus.close()
 
 
 def _email() -> str:
@@ -51,6 +26,7 @@ async def test_register_login_me_and_user_registered_event(auth):
     assert r.status_code == 201, r.text
     user = r.json()
     assert user["email"] == email and user["roles"] == ["job_seeker"] and user["email_verified"] is False
+    assert set(user) == {"id", "email", "roles", "email_verified", "two_factor_enabled", "created_at"}
     assert "password" not in r.text and "hash" not in r.text
 
     r = await auth.post(
@@ -58,7 +34,8 @@ async def test_register_login_me_and_user_registered_event(auth):
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["user"]["id"] == user["id"] and body["token_type"] == "bearer"
+    assert body["user"] == user and body["token_type"] == "bearer"
+    assert body["two_factor_required"] is False
 
     jwks = (await auth.get("/.well-known/jwks.json")).json()
     header = jwt.get_unverified_header(body["access_token"])
@@ -66,7 +43,7 @@ async def test_register_login_me_and_user_registered_event(auth):
     assert all("d" not in k for k in jwks["keys"]), "private key material must never be published"
 
     me = await auth.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert me.status_code == 200 and me.json()["id"] == user["id"]
+    assert me.status_code == 200 and me.json() == user
 
     events = await eventually(lambda: [e for e in auth.events if e.type == "au.jobs.user.registered.v1"])
     assert len(events) == 1 and events[0].data["user_id"] == user["id"]

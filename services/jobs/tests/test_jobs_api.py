@@ -50,8 +50,8 @@ async def jobs(fresh_database_url):
     await bus.close()
 
 
-def employer(client, user_id=None):
-    return client.tokens.headers(user_id or uuid.uuid4(), roles=["employer"])
+def employer(client, user_id=None, *, email_verified=True):
+    return client.tokens.headers(user_id or uuid.uuid4(), roles=["employer"], email_verified=email_verified)
 
 
 async def test_create_publish_read_and_event_with_full_posting(jobs):
@@ -94,6 +94,22 @@ async def test_only_the_owner_may_change_a_job(jobs):
         assert r.headers["content-type"].startswith("application/problem+json")
     after = (await jobs.get(f"/api/v1/jobs/{job['id']}")).json()
     assert after["title"] == JOB["title"] and after["status"] == "active"
+
+
+async def test_unverified_employer_cannot_publish(jobs):
+    owner = uuid.uuid4()
+    job = (await jobs.post("/api/v1/jobs", json=JOB, headers=employer(jobs, owner))).json()
+    r = await jobs.post(
+        f"/api/v1/jobs/{job['id']}/publish", headers=employer(jobs, owner, email_verified=False)
+    )
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["type"].endswith("email-not-verified")
+    draft = await jobs.get(f"/api/v1/jobs/{job['id']}", headers=employer(jobs, owner))
+    assert draft.json()["status"] == "draft"
+    verified = await jobs.post(f"/api/v1/jobs/{job['id']}/publish", headers=employer(jobs, owner))
+    assert verified.status_code == 200
+    published = await eventually(lambda: [e for e in jobs.events if e.type == "au.jobs.job.published.v1"])
+    assert len(published) == 1
 
 
 async def test_job_seekers_cannot_post_jobs(jobs):

@@ -85,14 +85,41 @@ class KeyManager:
         """Publish a new key now that starts signing after ``publish_ahead`` (so every
         verifier's JWKS cache has it first); the current keys retire when it activates."""
         async with self.db.transaction() as session:
-            new = await self.create_key(session, activates_at=datetime.now(UTC) + publish_ahead)
-            await session.execute(
-                sa.update(SigningKey)
-                .where(SigningKey.retired_at.is_(None), SigningKey.kid != new.kid)
-                .values(retired_at=new.activates_at)
-            )
+            new = await self.rotate_in(session, publish_ahead=publish_ahead)
         await self.reload()
         return new.kid
+
+    async def rotate_in(
+        self, session: AsyncSession, *, publish_ahead: timedelta = timedelta(minutes=10)
+    ) -> SigningKey:
+        """:meth:`rotate` inside the caller's transaction (call :meth:`reload` after it
+        commits). Serialised with the other key changes by the advisory lock."""
+        await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('auth.signing_keys'))"))
+        return await self._rotate(session, publish_ahead)
+
+    async def _rotate(self, session: AsyncSession, publish_ahead: timedelta) -> SigningKey:
+        new = await self.create_key(session, activates_at=datetime.now(UTC) + publish_ahead)
+        await session.execute(
+            sa.update(SigningKey)
+            .where(SigningKey.retired_at.is_(None), SigningKey.kid != new.kid)
+            .values(retired_at=new.activates_at)
+        )
+        return new
+
+    async def rotate_if_due(
+        self, session: AsyncSession, *, max_age: timedelta, publish_ahead: timedelta, now: datetime
+    ) -> SigningKey | None:
+        """Rotate when the newest key was created more than ``max_age`` before ``now``.
+        Only the replica that gets the advisory lock looks; the others return ``None``."""
+        got = await session.scalar(sa.text("SELECT pg_try_advisory_xact_lock(hashtext('auth.signing_keys'))"))
+        if not got:
+            return None
+        newest = await session.scalar(
+            sa.select(sa.func.max(SigningKey.created_at)).where(SigningKey.retired_at.is_(None))
+        )
+        if newest is not None and newest > now - max_age:
+            return None
+        return await self._rotate(session, publish_ahead)
 
     async def reload(self) -> None:
         now = datetime.now(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -34,7 +35,9 @@ async def ensure_demo_users(db: Database) -> dict[str, uuid.UUID]:
                     email=email,
                     password_hash=await hash_password(DEMO_PASSWORD),
                     roles=roles,
+                    # demo accounts are verified: they publish jobs at once
                     email_verified=True,
+                    email_verified_at=datetime.now(UTC),
                 )
                 session.add(user)
                 await session.flush()

@@ -81,6 +81,12 @@ async def update_job(job_id: uuid.UUID, body: JobUpdate, request: Request, emplo
 
 @router.post("/{job_id}/publish", response_model=JobOut, summary="Publish a draft (owner only)")
 async def publish_job(job_id: uuid.UUID, request: Request, employer: Employer) -> JobOut:
+    if not employer.email_verified:
+        raise ProblemError(
+            403,
+            "Verify your email address before publishing jobs.",
+            type_="email-not-verified",
+        )
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
         job = await service.get_owned_job(session=session, job_id=job_id, principal=employer)
