@@ -17,3 +17,7 @@ REVOKE ALL ON DATABASE aujobs_jobs FROM PUBLIC;
 CREATE ROLE aujobs_search LOGIN PASSWORD 'aujobs_search';
 CREATE DATABASE aujobs_search OWNER aujobs_search;
 REVOKE ALL ON DATABASE aujobs_search FROM PUBLIC;
+
+CREATE ROLE aujobs_notifications LOGIN PASSWORD 'aujobs_notifications';
+CREATE DATABASE aujobs_notifications OWNER aujobs_notifications;
+REVOKE ALL ON DATABASE aujobs_notifications FROM PUBLIC;

@@ -43,9 +43,9 @@ DOCKERFILE = REPO / "Dockerfile"
 KUBERNETES_VERSION = "1.33.0"
 
 NAMESPACE = "australia-jobs"
-SERVICES_WITH_DATABASE = ("auth", "jobs", "search")
+SERVICES_WITH_DATABASE = ("auth", "jobs", "search", "notifications")
 DEPLOYABLES = (*SERVICES_WITH_DATABASE, "gateway")
-PORTS = {"gateway": 8000, "auth": 8001, "jobs": 8002, "search": 8003}
+PORTS = {"gateway": 8000, "auth": 8001, "jobs": 8002, "search": 8003, "notifications": 8004}
 HPA_SCALED = {"gateway", "search"}
 INGRESS_HOST = "api.australiajobs.example"
 # Custom resources (prometheus-operator) have no schema in kubernetes-validate; they
@@ -515,7 +515,7 @@ def check_wiring(resources: list[Resource]) -> list[str]:
                 resolves(env["JWKS_URL"], f"{where} JWKS_URL")
             if "GATEWAY_ROUTES" in env:
                 routes = json.loads(env["GATEWAY_ROUTES"])
-                if set(routes) != {"auth", "jobs", "search"}:
+                if set(routes) != {"auth", "jobs", "search", "notifications"}:
                     problems.append(f"{where}: GATEWAY_ROUTES areas are {sorted(routes)}")
                 for area, url in routes.items():
                     resolves(url, f"{where} GATEWAY_ROUTES[{area}]")
@@ -542,6 +542,7 @@ def check_environment(resources: list[Resource]) -> list[str]:
         | {"DATABASE_URL", "AMQP_URL", "AUTH_KEY_ENCRYPTION_SECRET", "ACCESS_TOKEN_TTL_SECONDS"},
         "jobs": shared | {"DATABASE_URL", "AMQP_URL"},
         "search": shared | {"DATABASE_URL", "AMQP_URL", "SEARCH_BACKEND", "OPENSEARCH_URL"},
+        "notifications": shared | {"DATABASE_URL", "AMQP_URL", "SMTP_URL", "FRONTEND_URL", "MAIL_FROM"},
         "gateway": shared
         | {"GATEWAY_ROUTES", "CORS_ALLOW_ORIGINS", "RATE_LIMIT_PER_MINUTE", "MAX_BODY_BYTES"},
     }
@@ -598,12 +599,13 @@ def check_network_policies(resources: list[Resource]) -> list[str]:
             external = [e for e in external if e != f"namespace {INGRESS_CONTROLLER_NAMESPACE}"]
         if external:
             problems.append(f"{name}: accepts traffic from {external}")
-        allowed = {"gateway"} | ({"jobs", "search"} if name == "auth" else set())
+        jwks_clients = {"jobs", "search", "notifications"}
+        allowed = {"gateway"} | (jwks_clients if name == "auth" else set())
         if name != "gateway":
             if not {"gateway"} <= pod_peers:
                 problems.append(f"{name}: does not accept the gateway")
-            if name == "auth" and not {"jobs", "search"} <= pod_peers:
-                problems.append("auth: jobs and search cannot fetch the JWKS")
+            if name == "auth" and not jwks_clients <= pod_peers:
+                problems.append(f"auth: {sorted(jwks_clients - pod_peers)} cannot fetch the JWKS")
             if pod_peers - allowed:
                 problems.append(f"{name}: accepts pods {sorted(pod_peers - allowed)}")
         elif pod_peers:
@@ -939,7 +941,12 @@ def _jobs_open_to_ingress(r):
 def _wrong_route(r):
     config = next(c for n, c in by_kind(r, "ConfigMap").items() if n.startswith("aujobs-gateway-config-"))
     config["data"]["GATEWAY_ROUTES"] = json.dumps(
-        {"auth": "http://auth:8001", "jobs": "http://jobs:9999", "search": "http://search:8003"}
+        {
+            "auth": "http://auth:8001",
+            "jobs": "http://jobs:9999",
+            "search": "http://search:8003",
+            "notifications": "http://notifications:8004",
+        }
     )
 
 

@@ -23,7 +23,7 @@ import httpx
 
 from aujobs_common.pg import ensure_database, to_sqlalchemy_url, with_database
 
-SERVICES = ("auth", "jobs", "search")
+SERVICES = ("auth", "jobs", "search", "notifications")
 
 
 def free_port() -> int:
@@ -41,8 +41,11 @@ class Topology:
     exchange: str = "aujobs.events"
     gateway_port: int = 8000
     service_ports: dict[str, int] = field(
-        default_factory=lambda: {"auth": 8001, "jobs": 8002, "search": 8003}
+        default_factory=lambda: {"auth": 8001, "jobs": 8002, "search": 8003, "notifications": 8004}
     )
+    # Where notifications delivers email (SMTP_URL; e.g. an aiosmtpd server in tests,
+    # Mailpit locally); None leaves the service's default (smtp://127.0.0.1:1025).
+    smtp_url: str | None = None
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -91,6 +94,8 @@ class Topology:
             env["GATEWAY_ROUTES"] = json.dumps({s: self.service_url(s) for s in SERVICES})
         else:
             env["DATABASE_URL"] = self.database_url(name)
+        if name == "notifications" and self.smtp_url:
+            env["SMTP_URL"] = self.smtp_url
         env.update(self.extra_env)
         return env
 
@@ -167,9 +172,17 @@ def main() -> None:
     )
     parser.add_argument("--amqp", default=os.environ.get("AMQP_URL", Topology.amqp_url))
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", Topology.redis_url))
+    parser.add_argument(
+        "--smtp", default=os.environ.get("SMTP_URL"), help="SMTP_URL for notifications (e.g. Mailpit)"
+    )
     parser.add_argument("--seed-jobs", type=int, default=int(os.environ.get("SEED_JOBS", "300")))
     args = parser.parse_args()
-    topo = Topology(postgres_admin_url=args.postgres, amqp_url=args.amqp, redis_url=args.redis or None)
+    topo = Topology(
+        postgres_admin_url=args.postgres,
+        amqp_url=args.amqp,
+        redis_url=args.redis or None,
+        smtp_url=args.smtp or None,
+    )
     topo.log_dir = None
 
     async def run() -> None:

@@ -21,13 +21,17 @@ from aujobs_auth.settings import AuthSettings
 from aujobs_common.bus.memory import InMemoryBus
 from aujobs_common.migrations import upgrade_async
 from aujobs_common.pg import ensure_database, start_embedded_postgres, to_sqlalchemy_url, with_database
-from aujobs_common.security import JWKSClient
+from aujobs_common.security import JWKSClient, MemoryDenylist
 from aujobs_gateway.app import create_app as create_gateway
 from aujobs_gateway.settings import GatewaySettings
 from aujobs_jobs.app import MIGRATIONS as JOBS_MIGRATIONS
 from aujobs_jobs.app import create_app as create_jobs
 from aujobs_jobs.seed import seed_demo_jobs
 from aujobs_jobs.settings import JobsSettings
+from aujobs_notifications.app import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
+from aujobs_notifications.app import create_app as create_notifications
+from aujobs_notifications.devmail import DevMailSink, create_devmail_router
+from aujobs_notifications.settings import NotificationsSettings
 from aujobs_search.app import MIGRATIONS as SEARCH_MIGRATIONS
 from aujobs_search.app import create_app as create_search
 from aujobs_search.settings import SearchSettings
@@ -38,6 +42,7 @@ SERVICES = {
     "auth": (AuthSettings, create_auth, AUTH_MIGRATIONS),
     "jobs": (JobsSettings, create_jobs, JOBS_MIGRATIONS),
     "search": (SearchSettings, create_search, SEARCH_MIGRATIONS),
+    "notifications": (NotificationsSettings, create_notifications, NOTIFICATIONS_MIGRATIONS),
 }
 
 
@@ -57,6 +62,8 @@ class Platform:
     bus: InMemoryBus
     admin_url: str
     demo_users: dict[str, object] = field(default_factory=dict)
+    # the local SMTP sink every email goes to (readable at /dev/mail on the gateway)
+    mail: DevMailSink | None = None
 
 
 async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platform:
@@ -72,15 +79,24 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
         urls[name] = to_sqlalchemy_url(with_database(admin_url, database))
         await upgrade_async(migrations, urls[name])
 
-    auth = create_auth(AuthSettings(database_url=urls["auth"], amqp_url=None), bus=bus)
+    # One denylist object: the auth service writes logouts to it, the gateway reads it.
+    denylist = MemoryDenylist()
+    auth = create_auth(AuthSettings(database_url=urls["auth"], amqp_url=None), bus=bus, denylist=denylist)
     transports = {"auth": httpx.ASGITransport(app=auth, raise_app_exceptions=False)}
     jwks_http = httpx.AsyncClient(transport=transports["auth"], base_url="http://auth")
     stack.push_async_callback(jwks_http.aclose)
     keys = JWKSClient("http://auth/.well-known/jwks.json", http=jwks_http)
+    # Email goes to a local SMTP sink; the gateway shows its mailbox at /dev/mail.
+    mail = DevMailSink()
+    await mail.start()
+    stack.push_async_callback(mail.stop)
     apps: dict[str, FastAPI] = {"auth": auth}
-    for name in ("jobs", "search"):
+    for name in ("jobs", "search", "notifications"):
         settings_cls, factory, _ = SERVICES[name]
-        apps[name] = factory(settings_cls(database_url=urls[name], amqp_url=None), bus=bus, key_source=keys)
+        extra = {"smtp_url": mail.url} if name == "notifications" else {}
+        apps[name] = factory(
+            settings_cls(database_url=urls[name], amqp_url=None, **extra), bus=bus, key_source=keys
+        )
         transports[name] = httpx.ASGITransport(app=apps[name], raise_app_exceptions=False)
 
     # Service lifespans (database pools, relays, signing keys), then the shared bus.
@@ -89,8 +105,9 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
     await bus.start()
     stack.push_async_callback(bus.close)
 
-    gateway = create_gateway(config.gateway, transports=transports, key_source=keys)
-    platform = Platform(gateway=gateway, services=apps, bus=bus, admin_url=admin_url)
+    gateway = create_gateway(config.gateway, transports=transports, key_source=keys, denylist=denylist)
+    gateway.include_router(create_devmail_router(mail.mailbox))  # embedded mode only
+    platform = Platform(gateway=gateway, services=apps, bus=bus, admin_url=admin_url, mail=mail)
 
     if config.seed_jobs:
         demo = await ensure_demo_users(auth.state.runtime.db)

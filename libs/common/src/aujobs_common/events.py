@@ -102,8 +102,8 @@ class UserPasswordResetRequested(EventPayload):
 
 
 class SecurityEventKind(StrEnum):
-    password_reset = "password_reset"
-    password_changed = "password_changed"
+    password_reset = "password_reset"  # noqa: S105 - an event kind, not a secret
+    password_changed = "password_changed"  # noqa: S105 - an event kind, not a secret
     two_factor_enabled = "two_factor_enabled"
     two_factor_disabled = "two_factor_disabled"
     provider_linked = "provider_linked"
@@ -200,6 +200,21 @@ class JobClosed(JobPostingSnapshot):
     event_type: ClassVar[str] = "au.jobs.job.closed.v1"
 
 
+# ---------------------------------------------------------------- notifications
+
+
+class NotificationDelivered(EventPayload):
+    """A notification reached its channel (for email: the SMTP server accepted it).
+    Never carries the content: emails hold one-time links."""
+
+    event_type: ClassVar[str] = "au.jobs.notification.delivered.v1"
+    message_id: uuid.UUID
+    kind: str  # e.g. verify_email, password_reset, email_verified, security_alert
+    user_id: uuid.UUID | None = None
+    channel: str = "email"  # email (push and in-app later)
+    delivered_at: datetime
+
+
 #: Every published event type and its payload schema (source of the AsyncAPI document).
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     m.event_type: m
@@ -212,6 +227,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         JobPublished,
         JobUpdated,
         JobClosed,
+        NotificationDelivered,
     )
 }
 

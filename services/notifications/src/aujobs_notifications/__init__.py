@@ -1,0 +1,1 @@
+"""Australia Jobs notifications service: the email channel (DESIGN.md §1)."""

@@ -1,0 +1,181 @@
+"""Email templates: Jinja2, one HTML layout plus an HTML and a plain-text template per
+kind (``templates/``), Australian English, times in Australian time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from aujobs_common.events import SecurityEventKind
+
+from .models import CATEGORY_OF, EmailCategory, EmailKind
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def format_au_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``3:15 pm AEDT, Thursday 26 November 2026`` (locale-independent)."""
+    local = moment.astimezone(zone)
+    hour = local.hour % 12 or 12
+    meridiem = "am" if local.hour < 12 else "pm"
+    return (
+        f"{hour}:{local.minute:02d} {meridiem} {local.tzname()}, "
+        f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
+    )
+
+
+# headline (subject "Security alert: <headline>") and what to tell the user
+_PROVIDERS = {"google": "Google", "linkedin": "LinkedIn"}
+
+
+def _security_copy(kind: SecurityEventKind, detail: str | None) -> tuple[str, str]:
+    provider = _PROVIDERS.get((detail or "").lower(), detail or "an external")
+    copy: dict[SecurityEventKind, tuple[str, str]] = {
+        SecurityEventKind.password_reset: (
+            "your password was reset",
+            "The password of your Australia Jobs account was reset, and every device was signed out.",
+        ),
+        SecurityEventKind.password_changed: (
+            "your password was changed",
+            "The password of your Australia Jobs account was changed.",
+        ),
+        SecurityEventKind.two_factor_enabled: (
+            "two-step verification turned on",
+            "Two-step verification was turned on for your account: signing in now also needs a "
+            "code from your authenticator app.",
+        ),
+        SecurityEventKind.two_factor_disabled: (
+            "two-step verification turned off",
+            "Two-step verification was turned off for your account: signing in now needs only your password.",
+        ),
+        SecurityEventKind.provider_linked: (
+            f"{provider} sign-in linked",
+            f"Your account can now be signed in to with {provider}.",
+        ),
+        SecurityEventKind.provider_unlinked: (
+            f"{provider} sign-in removed",
+            f"Your account can no longer be signed in to with {provider}.",
+        ),
+        SecurityEventKind.all_sessions_revoked: (
+            "signed out everywhere",
+            "Your Australia Jobs account was signed out on every device.",
+        ),
+    }
+    fallback = (kind.value.replace("_", " "), "A security setting of your account changed.")
+    return copy.get(kind, fallback)
+
+
+_SUBJECT_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    kind: EmailKind
+    category: EmailCategory
+    subject: str
+    html: str
+    text: str
+
+
+class EmailRenderer:
+    def __init__(self, *, frontend_url: str, timezone: str = "Australia/Sydney") -> None:
+        self.frontend_url = frontend_url.rstrip("/")
+        self.zone = ZoneInfo(timezone)
+        self.env = Environment(
+            loader=PackageLoader("aujobs_notifications", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["au_time"] = lambda moment: format_au_time(moment, self.zone)
+
+    def link(self, path: str, token: str) -> str:
+        return f"{self.frontend_url}/{path}/{quote(token, safe='')}"
+
+    def _render(
+        self, kind: EmailKind, subject: str, *, to_address: str, preheader: str, **context: Any
+    ) -> RenderedEmail:
+        # A subject is one header line: no line breaks, whatever went into it.
+        subject = _SUBJECT_SPACE.sub(" ", subject).strip()
+        values = {
+            "subject": subject,
+            "preheader": preheader,
+            "to_address": to_address,
+            "frontend_url": self.frontend_url,
+            "help_url": f"{self.frontend_url}/help",
+            **context,
+        }
+        return RenderedEmail(
+            kind=kind,
+            category=CATEGORY_OF[kind],
+            subject=subject,
+            html=self.env.get_template(f"{kind.value}.html").render(values),
+            text=self.env.get_template(f"{kind.value}.txt").render(values).strip() + "\n",
+        )
+
+    def verify_email(
+        self, *, to_address: str, token: str, expires_at: datetime, reminder: bool
+    ) -> RenderedEmail:
+        return self._render(
+            EmailKind.verify_email,
+            "Verify your email (reminder)" if reminder else "Verify your email",
+            to_address=to_address,
+            preheader="Confirm your email address to finish setting up your account.",
+            link=self.link("verify-email", token),
+            expires_at=expires_at,
+            reminder=reminder,
+        )
+
+    def password_reset(self, *, to_address: str, token: str, expires_at: datetime) -> RenderedEmail:
+        return self._render(
+            EmailKind.password_reset,
+            "Reset your password",
+            to_address=to_address,
+            preheader=f"The link expires at {format_au_time(expires_at, self.zone)}.",
+            link=self.link("reset-password", token),
+            expires_at=expires_at,
+        )
+
+    def email_verified(self, *, to_address: str, verified_at: datetime) -> RenderedEmail:
+        return self._render(
+            EmailKind.email_verified,
+            "Your email is verified",
+            to_address=to_address,
+            preheader="Thanks for confirming your email address.",
+            verified_at=verified_at,
+        )
+
+    def security_alert(
+        self, *, to_address: str, kind: SecurityEventKind, occurred_at: datetime, detail: str | None
+    ) -> RenderedEmail:
+        headline, explanation = _security_copy(kind, detail)
+        return self._render(
+            EmailKind.security_alert,
+            f"Security alert: {headline}",
+            to_address=to_address,
+            preheader=explanation,
+            headline=headline,
+            explanation=explanation,
+            occurred_at=occurred_at,
+            reset_url=f"{self.frontend_url}/forgot-password",
+        )
