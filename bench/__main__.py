@@ -1,8 +1,8 @@
 """``python -m bench``: benchmarks of the distributed mode on the real RabbitMQ.
 
 An isolated topology (``Topology.isolated``: fresh databases, exchange, queues, ports and
-rate-limit keys, all removed afterwards) runs auth, jobs, search and the gateway as
-separate processes on the local PostgreSQL, RabbitMQ and Redis (``POSTGRES_ADMIN_URL``
+rate-limit keys, all removed afterwards) runs auth, jobs, search, notifications and the
+gateway as separate processes on the local PostgreSQL, RabbitMQ and Redis (``POSTGRES_ADMIN_URL``
 or ``TEST_DATABASE_URL``, ``AMQP_URL``, ``REDIS_URL`` override the local defaults). Then:
 
 1. **publish → searchable**: the time from ``POST /api/v1/jobs/{id}/publish`` returning
@@ -30,6 +30,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import shutil
 import string
@@ -48,6 +49,7 @@ from redis.asyncio import Redis
 
 from aujobs_common.pg import drop_database
 from aujobs_embedded.distributed import SERVICES, Topology
+from aujobs_notifications.devmail import DevMailbox, DevMailSink
 
 BASELINE = Path(__file__).with_name("baseline.json")
 REGRESSION = 0.25
@@ -116,10 +118,26 @@ def check(response: httpx.Response, status: int) -> dict[str, Any]:
 # -- scenario 1: publish → searchable ----------------------------------------------------
 
 
+VERIFY_LINK = re.compile(r"/verify-email/([A-Za-z0-9_\-]+)")
+
+
 class Client:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, mailbox: DevMailbox) -> None:
         self.http = http
+        self.mailbox = mailbox
         self.headers: dict[str, str] = {}
+
+    async def follow_verification_email(self, email: str, timeout: float = 20.0) -> None:
+        """Publishing needs a verified email: read the mail and follow its link."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.mailbox.messages():
+                found = VERIFY_LINK.search(message.text)
+                if message.to.endswith(email) and found:
+                    check(await self.http.post(f"/api/v1/auth/verify-email/{found.group(1)}"), 200)
+                    return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("no verification email arrived")
 
     async def sign_up_employer(self) -> None:
         email = f"bench.{uuid.uuid4().hex[:12]}@bench.australiajobs.example"
@@ -131,6 +149,7 @@ class Client:
             ),
             201,
         )
+        await self.follow_verification_email(email)
         tokens = check(
             await self.http.post("/api/v1/auth/login", json={"email": email, "password": password}),
             200,
@@ -329,8 +348,11 @@ async def run(args: argparse.Namespace) -> int:
     tag = "bench" + uuid.uuid4().hex[:8]
     prefix = f"aujobs:{tag}:ratelimit"
     log_dir = Path(tempfile.mkdtemp(prefix="aujobs-bench-"))
+    sink = DevMailSink()  # a real SMTP server for the platform's email
+    await sink.start()
     topology = Topology.isolated(
         tag,
+        smtp_url=sink.url,
         postgres_admin_url=postgres,
         amqp_url=amqp,
         redis_url=redis_url,
@@ -360,7 +382,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"topology up in {time.perf_counter() - started:.1f}s: gateway {topology.gateway_url}")
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
         async with httpx.AsyncClient(base_url=topology.gateway_url, limits=limits, timeout=30) as http:
-            client = Client(http)
+            client = Client(http, sink.mailbox)
             await client.sign_up_employer()
 
             # warm-up: JWKS caches, connection pools, the consumer
@@ -385,6 +407,7 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await asyncio.to_thread(topology.stop)
         await remove_resources(topology, redis_url, prefix)
+        await sink.stop()
         if failed:
             print_logs(log_dir)
         shutil.rmtree(log_dir, ignore_errors=True)

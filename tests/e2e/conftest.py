@@ -16,11 +16,12 @@ import base64
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 import string
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,9 @@ from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 
 from aujobs_common.pg import drop_database, to_asyncpg_dsn, with_database
+from aujobs_common.testing.waiting import eventually
 from aujobs_embedded.distributed import SERVICES, Topology
+from aujobs_notifications.devmail import DevMailSink
 
 PROBLEM_JSON = "application/problem+json"
 # The auth service encrypts its signing keys with this (AUTH_KEY_ENCRYPTION_SECRET); the
@@ -91,6 +94,9 @@ class Account:
         return {"Authorization": f"Bearer {self.tokens['access_token']}"}
 
 
+VERIFY_LINK = re.compile(r"/verify-email/([A-Za-z0-9_\-]+)")
+
+
 class Frontend:
     """The calls a web or mobile client makes, with the checks it relies on."""
 
@@ -98,8 +104,31 @@ class Frontend:
     job_body = staticmethod(job_body)
     assert_problem = staticmethod(assert_problem)
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, mail: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
+    ) -> None:
         self.http = http
+        # Where the platform's email can be read (a real SMTP server's mailbox).
+        self.mail = mail
+
+    async def verify_email(self, account: Account, *, timeout: float = 15.0) -> dict[str, Any]:
+        """Open the verification email sent to ``account`` and follow its link."""
+        assert self.mail is not None, "this frontend cannot read email"
+
+        async def link() -> str | None:
+            for message in await self.mail():
+                if message["to"].endswith(account.email) and "verify" in message["subject"].lower():
+                    found = VERIFY_LINK.search(message["text"])
+                    if found:
+                        return found.group(1)
+            return None
+
+        token = await eventually(link, timeout=timeout)
+        r = await self.http.post(f"/api/v1/auth/verify-email/{token}")
+        assert r.status_code == 200, r.text
+        user = r.json()
+        assert user["email_verified"] is True, user
+        return user
 
     async def register(self, role: str, *, email: str | None = None) -> Account:
         email = email or f"{role}.{uuid.uuid4().hex[:12]}@e2e.australiajobs.example"
@@ -123,8 +152,13 @@ class Frontend:
         account.tokens = tokens
         return account
 
-    async def signup(self, role: str) -> Account:
-        return await self.login(await self.register(role))
+    async def signup(self, role: str, *, verified: bool = True) -> Account:
+        """Register, follow the emailed verification link (unless ``verified=False``),
+        and sign in: the token then carries ``email_verified``."""
+        account = await self.register(role)
+        if verified:
+            await self.verify_email(account)
+        return await self.login(account)
 
     async def create_job(self, owner: Account, title: str, **overrides: Any) -> dict[str, Any]:
         r = await self.http.post("/api/v1/jobs", json=job_body(title, **overrides), headers=owner.headers)
@@ -239,8 +273,12 @@ async def topology(
     pg_admin_url: str, amqp_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Topology]:
     tag = uuid.uuid4().hex[:10]
+    # A real SMTP server receives the platform's email (notifications → SMTP).
+    sink = DevMailSink()
+    await sink.start()
     topo = Topology.isolated(
         tag,
+        smtp_url=sink.url,
         postgres_admin_url=pg_admin_url,
         amqp_url=amqp_url,
         redis_url=redis_url,
@@ -263,14 +301,17 @@ async def topology(
         await asyncio.to_thread(topo.stop)
         logs = log_tails(topo)
         await _remove_topology_resources(topo, redis_url)
+        await sink.stop()
         pytest.fail(f"the distributed topology did not start: {exc!r}\n{logs}")
     _RUNNING.append(topo)
+    topo.mail_sink = sink  # type: ignore[attr-defined]
     try:
         yield topo
     finally:
         _RUNNING.remove(topo)
         await asyncio.to_thread(topo.stop)
         await _remove_topology_resources(topo, redis_url)
+        await sink.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -280,8 +321,13 @@ async def gateway_http(topology: Topology) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="module")
-def frontend(gateway_http: httpx.AsyncClient) -> Frontend:
-    return Frontend(gateway_http)
+def frontend(gateway_http: httpx.AsyncClient, topology: Topology) -> Frontend:
+    mailbox = topology.mail_sink.mailbox  # type: ignore[attr-defined]
+
+    async def mail() -> list[dict[str, Any]]:
+        return [m.as_json() for m in mailbox.messages()]
+
+    return Frontend(gateway_http, mail)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

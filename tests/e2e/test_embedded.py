@@ -46,7 +46,16 @@ async def embedded(
 
 @pytest.fixture(scope="module")
 def frontend(embedded: tuple[Platform, httpx.AsyncClient], helpers: Any) -> Any:
-    return helpers.Frontend(embedded[1])
+    client = embedded[1]
+
+    async def mail() -> list[dict[str, Any]]:
+        # What a developer reads at /dev/mail in embedded mode.
+        r = await client.get("/dev/mail.json")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return body if isinstance(body, list) else body.get("messages", body.get("items", []))
+
+    return helpers.Frontend(client, mail)
 
 
 async def test_register_post_publish_and_search(frontend, helpers):
@@ -79,7 +88,12 @@ async def test_register_post_publish_and_search(frontend, helpers):
     )
     helpers.assert_problem(await http.post("/api/v1/jobs", json={}, headers=employer.headers), 422)
     ready = await http.get("/readyz")
-    assert ready.status_code == 200 and set(ready.json()["upstreams"]) == {"auth", "jobs", "search"}
+    assert ready.status_code == 200 and set(ready.json()["upstreams"]) == {
+        "auth",
+        "jobs",
+        "search",
+        "notifications",
+    }
     paths = (await http.get("/api/v1/openapi.json")).json()["paths"]
     assert {"/api/v1/auth/login", "/api/v1/jobs", "/api/v1/search/jobs"} <= set(paths)
 
