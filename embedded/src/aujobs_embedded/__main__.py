@@ -29,6 +29,7 @@ async def serve(host: str, port: int, data_dir: Path, seed_jobs: int) -> None:
         )
         print(
             f"\nAustralia Jobs is running on http://{host}:{port}  (API docs: http://{host}:{port}/docs)\n"
+            f"Email sent by the platform (verification, reset, alerts): http://{host}:{port}/dev/mail\n"
             f"Demo sign-ins (password {DEMO_PASSWORD!r}): "
             + ", ".join(f"{role}: {email}" for role, (email, _) in DEMO_USERS.items())
             + "\nCtrl-C stops.\n",
