@@ -43,12 +43,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
-from redis.asyncio import Redis
 
-from aujobs_common.pg import drop_database
-from aujobs_embedded.distributed import SERVICES, Topology
+from aujobs_embedded.distributed import Topology
 from aujobs_notifications.devmail import DevMailbox, DevMailSink
 
 BASELINE = Path(__file__).with_name("baseline.json")
@@ -276,32 +273,6 @@ async def load(
 # -- the topology ----------------------------------------------------------------------
 
 
-async def remove_resources(topology: Topology, redis_url: str | None, prefix: str) -> None:
-    for name in SERVICES:
-        with contextlib.suppress(Exception):
-            await drop_database(topology.postgres_admin_url, topology.database_prefix + name)
-    with contextlib.suppress(Exception):
-        connection = await aio_pika.connect(topology.amqp_url)
-        async with connection:
-            for name in SERVICES:
-                for suffix in ("", ".retry", ".dlq"):
-                    with contextlib.suppress(Exception):
-                        channel = await connection.channel()
-                        await channel.queue_delete(f"{topology.exchange}.{name}{suffix}")
-                        await channel.close()
-            channel = await connection.channel()
-            await channel.exchange_delete(topology.exchange)
-    if redis_url:
-        with contextlib.suppress(Exception):
-            redis = Redis.from_url(redis_url)
-            try:
-                keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=500)]
-                if keys:
-                    await redis.delete(*keys)
-            finally:
-                await redis.aclose()
-
-
 def print_logs(log_dir: Path) -> None:
     for log in sorted(log_dir.glob("*.log")):
         tail = log.read_text(errors="replace").splitlines()[-30:]
@@ -406,7 +377,7 @@ async def run(args: argparse.Namespace) -> int:
         raise
     finally:
         await asyncio.to_thread(topology.stop)
-        await remove_resources(topology, redis_url, prefix)
+        await topology.remove_resources()
         await sink.stop()
         if failed:
             print_logs(log_dir)

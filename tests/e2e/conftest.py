@@ -25,17 +25,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aio_pika
 import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
-from redis.asyncio import Redis
 
-from aujobs_common.pg import drop_database, to_asyncpg_dsn, with_database
+from aujobs_common.pg import to_asyncpg_dsn, with_database
 from aujobs_common.testing.waiting import eventually
-from aujobs_embedded.distributed import SERVICES, Topology
+from aujobs_embedded.distributed import Topology
 from aujobs_notifications.devmail import DevMailSink
 
 PROBLEM_JSON = "application/problem+json"
@@ -240,34 +238,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
             report.sections.append(("distributed topology logs", log_tails(topology)))
 
 
-async def _remove_topology_resources(topology: Topology, redis_url: str | None) -> None:
-    for name in SERVICES:
-        with contextlib.suppress(Exception):
-            await drop_database(topology.postgres_admin_url, topology.database_prefix + name)
-    with contextlib.suppress(Exception):
-        connection = await aio_pika.connect(topology.amqp_url)
-        async with connection:
-            for name in SERVICES:
-                for suffix in ("", ".retry", ".dlq"):
-                    # a channel dies with a failed operation: one per deletion
-                    with contextlib.suppress(Exception):
-                        channel = await connection.channel()
-                        await channel.queue_delete(f"{topology.exchange}.{name}{suffix}")
-                        await channel.close()
-            channel = await connection.channel()
-            await channel.exchange_delete(topology.exchange)
-    if redis_url:
-        with contextlib.suppress(Exception):
-            redis = Redis.from_url(redis_url)
-            try:
-                prefix = topology.extra_env["RATE_LIMIT_KEY_PREFIX"]
-                keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=500)]
-                if keys:
-                    await redis.delete(*keys)
-            finally:
-                await redis.aclose()
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def topology(
     pg_admin_url: str, amqp_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -300,7 +270,7 @@ async def topology(
     except BaseException as exc:
         await asyncio.to_thread(topo.stop)
         logs = log_tails(topo)
-        await _remove_topology_resources(topo, redis_url)
+        await topo.remove_resources()
         await sink.stop()
         pytest.fail(f"the distributed topology did not start: {exc!r}\n{logs}")
     _RUNNING.append(topo)
@@ -310,7 +280,7 @@ async def topology(
     finally:
         _RUNNING.remove(topo)
         await asyncio.to_thread(topo.stop)
-        await _remove_topology_resources(topo, redis_url)
+        await topo.remove_resources()
         await sink.stop()
 
 

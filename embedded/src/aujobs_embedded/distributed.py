@@ -19,9 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aio_pika
 import httpx
+from redis.asyncio import Redis
 
-from aujobs_common.pg import ensure_database, to_sqlalchemy_url, with_database
+from aujobs_common.pg import drop_database, ensure_database, to_sqlalchemy_url, with_database
 
 SERVICES = ("auth", "jobs", "search", "notifications")
 
@@ -159,6 +161,35 @@ class Topology:
         await self.wait_ready(
             name, self.gateway_url if name == "gateway" else self.service_url(name), timeout
         )
+
+    async def remove_resources(self) -> None:
+        """Drop what an isolated topology created: its databases, queues and exchange,
+        and its rate-limit keys in Redis (``RATE_LIMIT_KEY_PREFIX`` of ``extra_env``)."""
+        for name in SERVICES:
+            with contextlib.suppress(Exception):
+                await drop_database(self.postgres_admin_url, self.database_prefix + name)
+        with contextlib.suppress(Exception):
+            connection = await aio_pika.connect(self.amqp_url)
+            async with connection:
+                for name in SERVICES:
+                    for suffix in ("", ".retry", ".dlq"):
+                        # a channel dies with a failed operation: one per deletion
+                        with contextlib.suppress(Exception):
+                            channel = await connection.channel()
+                            await channel.queue_delete(f"{self.exchange}.{name}{suffix}")
+                            await channel.close()
+                channel = await connection.channel()
+                await channel.exchange_delete(self.exchange)
+        prefix = self.extra_env.get("RATE_LIMIT_KEY_PREFIX")
+        if self.redis_url and prefix:
+            with contextlib.suppress(Exception):
+                redis = Redis.from_url(self.redis_url)
+                try:
+                    keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=500)]
+                    if keys:
+                        await redis.delete(*keys)
+                finally:
+                    await redis.aclose()
 
     def stop(self) -> None:
         for name in ["gateway", *reversed(SERVICES)]:
