@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -56,3 +57,16 @@ def page_params(
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
+
+
+def cursor_uuid(page: PageParams, key: str = "id") -> uuid.UUID | None:
+    """The id a keyset cursor continues after (``None`` on the first page); a cursor
+    without a valid id is a 400 problem."""
+    if page.cursor is None:
+        return None
+    try:
+        return uuid.UUID(str(page.cursor.get(key)))
+    except ValueError as exc:
+        raise ProblemError(
+            400, "The cursor is not valid; use next_cursor from a previous page.", type_="invalid-cursor"
+        ) from exc

@@ -15,9 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aujobs_common.errors import ProblemError
 from aujobs_common.ids import uuid7
-from aujobs_common.pagination import Page, PageParams, encode_cursor
+from aujobs_common.pagination import Page, PageParams, cursor_uuid, encode_cursor
 
 from .models import AuditEvent
 from .schemas import AuditEventOut
@@ -46,6 +45,9 @@ class AuditKind(StrEnum):
     email_verified = "email_verified"
     signing_key_rotated = "signing_key_rotated"
     role_changed = "role_changed"
+    provider_linked = "provider_linked"
+    provider_unlinked = "provider_unlinked"
+    oauth_failed = "oauth_failed"
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,8 @@ async def query(
         stmt = stmt.where(AuditEvent.occurred_at >= since)
     if until is not None:
         stmt = stmt.where(AuditEvent.occurred_at < until)
-    if page.cursor is not None:
-        try:
-            after = uuid.UUID(str(page.cursor.get("id")))
-        except ValueError as exc:
-            raise ProblemError(
-                400, "The cursor is not valid; use next_cursor from a previous page.", type_="invalid-cursor"
-            ) from exc
+    after = cursor_uuid(page)
+    if after is not None:
         stmt = stmt.where(AuditEvent.id < after)
     rows = (await session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(page.limit + 1))).all()
     items = [AuditEventOut.model_validate(r) for r in rows[: page.limit]]

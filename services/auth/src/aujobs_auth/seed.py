@@ -8,12 +8,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from aujobs_common.db import Database
-from aujobs_common.events import UserRegistered, UserRole
-from aujobs_common.ids import uuid7
-from aujobs_common.outbox import enqueue
 
 from .models import User
-from .service import SOURCE, hash_password
+from .service import add_user, hash_password
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_USERS = {
@@ -30,26 +27,13 @@ async def ensure_demo_users(db: Database) -> dict[str, uuid.UUID]:
         for key, (email, roles) in DEMO_USERS.items():
             user = await session.scalar(sa.select(User).where(User.email == email))
             if user is None:
-                user = User(
-                    id=uuid7(),
+                # demo accounts are verified: they publish jobs at once
+                user = await add_user(
+                    session=session,
                     email=email,
                     password_hash=await hash_password(DEMO_PASSWORD),
                     roles=roles,
-                    # demo accounts are verified: they publish jobs at once
-                    email_verified=True,
-                    email_verified_at=datetime.now(UTC),
-                )
-                session.add(user)
-                await session.flush()
-                await session.refresh(user)
-                await enqueue(
-                    session,
-                    UserRegistered(
-                        user_id=user.id,
-                        email=user.email,
-                        roles=[UserRole(r) for r in roles],
-                        registered_at=user.created_at,
-                    ).to_event(source=SOURCE, subject=str(user.id)),
+                    verified_at=datetime.now(UTC),
                 )
             ids[key] = user.id
     return ids

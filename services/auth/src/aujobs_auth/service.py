@@ -27,7 +27,7 @@ from aujobs_common.events import (
 )
 from aujobs_common.ids import uuid7
 from aujobs_common.outbox import enqueue
-from aujobs_common.pagination import Page, PageParams, encode_cursor
+from aujobs_common.pagination import Page, PageParams, cursor_uuid, encode_cursor
 
 from . import audit, totp
 from .audit import AuditKind, Client
@@ -109,6 +109,39 @@ def check_password_strength(
 # ------------------------------------------------------------------ registration
 
 
+async def add_user(
+    *,
+    session: AsyncSession,
+    email: str,
+    password_hash: str | None,
+    roles: list[str],
+    verified_at: datetime | None = None,
+) -> User:
+    """Insert a user and its ``user.registered`` event; every way an account comes into
+    being (registration, sign-in with a provider, demo data) goes through here."""
+    user = User(
+        id=uuid7(),
+        email=normalise_email(email),
+        password_hash=password_hash,
+        roles=roles,
+        email_verified=verified_at is not None,
+        email_verified_at=verified_at,
+    )
+    session.add(user)
+    await session.flush()
+    await session.refresh(user)
+    await enqueue(
+        session,
+        UserRegistered(
+            user_id=user.id,
+            email=user.email,
+            roles=[UserRole(r) for r in user.roles],
+            registered_at=user.created_at,
+        ).to_event(source=SOURCE, subject=str(user.id)),
+    )
+    return user
+
+
 async def register_user(
     *,
     session: AsyncSession,
@@ -123,24 +156,8 @@ async def register_user(
     exists = await session.scalar(sa.select(User.id).where(User.email == email))
     if exists:
         raise ProblemError(409, "An account with this email already exists.", type_="email-taken")
-    user = User(
-        id=uuid7(),
-        email=email,
-        password_hash=await hash_password(password),
-        roles=[role],
-        email_verified=False,
-    )
-    session.add(user)
-    await session.flush()
-    await session.refresh(user)
-    await enqueue(
-        session,
-        UserRegistered(
-            user_id=user.id,
-            email=user.email,
-            roles=[UserRole(r) for r in user.roles],
-            registered_at=user.created_at,
-        ).to_event(source=SOURCE, subject=str(user.id)),
+    user = await add_user(
+        session=session, email=email, password_hash=await hash_password(password), roles=[role]
     )
     await audit.record(session, AuditKind.user_registered, client=client, user_id=user.id, roles=user.roles)
     await send_verification(session=session, user=user, settings=settings, client=client)
@@ -477,13 +494,8 @@ async def list_sessions(
         UserSession.revoked_at.is_(None),
         UserSession.expires_at > _now(),
     )
-    if page.cursor is not None:
-        try:
-            after = uuid.UUID(str(page.cursor.get("id")))
-        except ValueError as exc:
-            raise ProblemError(
-                400, "The cursor is not valid; use next_cursor from a previous page.", type_="invalid-cursor"
-            ) from exc
+    after = cursor_uuid(page)
+    if after is not None:
         stmt = stmt.where(UserSession.id < after)
     rows = (await session.scalars(stmt.order_by(UserSession.id.desc()).limit(page.limit + 1))).all()
     items = [
