@@ -36,7 +36,7 @@ HTTP_DURATION = Histogram(
 )
 
 # Attributes of a LogRecord that are not user "extra" fields.
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
