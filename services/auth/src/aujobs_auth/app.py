@@ -14,6 +14,7 @@ from aujobs_common.bus import EventBus
 from aujobs_common.errors import ProblemError
 from aujobs_common.security import MemoryDenylist, RedisDenylist, StaticKeySource
 
+from .admin_api import router as admin_router
 from .api import router, wellknown
 from .keys import KeyManager
 from .settings import AuthSettings, get_settings
@@ -98,7 +99,7 @@ def create_app(
         title="Australia Jobs — auth",
         description="Accounts, sign-in, sessions, two-factor sign-in, email verification, "
         "password reset, the audit log, tokens and the JWKS.",
-        routers=[router, wellknown],
+        routers=[router, admin_router, wellknown],
         migrations=MIGRATIONS,
         bus=bus,
         key_source=StaticKeySource(own_keys),
