@@ -471,6 +471,10 @@ async def test_protected_route_without_token_is_401(gw: GatewayUnderTest) -> Non
     assert body["type"].endswith("authentication-required")
     assert_problem(await gw.client.post("/api/v1/jobs", json={}), 401)
     assert_problem(await gw.client.delete("/api/v1/jobs/1"), 401)
+    # linking and the linked identities need a signed-in user (only GET google* is public)
+    assert_problem(await gw.client.post("/api/v1/auth/google/link"), 401)
+    assert_problem(await gw.client.get("/api/v1/auth/identities"), 401)
+    assert_problem(await gw.client.delete("/api/v1/auth/identities/linkedin"), 401)
     assert not gw.upstreams["auth"].calls and not gw.upstreams["jobs"].calls
 
 
@@ -484,6 +488,7 @@ async def test_public_routes_need_no_token(gw: GatewayUnderTest) -> None:
         ("POST", "/api/v1/auth/reset-password/tok"),
         ("POST", "/api/v1/auth/verify-email/tok"),
         ("GET", "/api/v1/auth/google/callback?code=x"),
+        ("POST", "/api/v1/auth/oauth/exchange"),
     ]:
         r = await gw.client.request(method, path)
         assert r.status_code == 200, (method, path, r.text)

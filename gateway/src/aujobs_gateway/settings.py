@@ -40,6 +40,8 @@ DEFAULT_PUBLIC_ROUTES: list[str] = [
     "GET|POST /api/v1/auth/verify-email/*",
     "GET /api/v1/auth/google*",
     "GET /api/v1/auth/linkedin*",
+    # swaps the single-use code from a Google / LinkedIn sign-in for tokens
+    "POST /api/v1/auth/oauth/exchange",
 ]
 
 #: Unsafe requests that guess or spray credentials: limited per IP much more tightly.
@@ -53,6 +55,7 @@ DEFAULT_AUTH_RATE_LIMIT_ROUTES: list[str] = [
     "POST /api/v1/auth/reset-password*",
     "POST /api/v1/auth/verify-email*",
     "POST /api/v1/auth/resend-verification*",
+    "POST /api/v1/auth/oauth/exchange",
 ]
 
 

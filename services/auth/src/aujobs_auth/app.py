@@ -17,6 +17,8 @@ from aujobs_common.security import MemoryDenylist, RedisDenylist, StaticKeySourc
 from .admin_api import router as admin_router
 from .api import router, wellknown
 from .keys import KeyManager
+from .oauth import OAuthService
+from .oauth_api import router as oauth_router
 from .settings import AuthSettings, get_settings
 from .tasks import Maintenance
 from .throttle import MemoryAttemptStore, RedisAttemptStore, Throttle
@@ -86,11 +88,15 @@ def create_app(
         maintenance = Maintenance(runtime.db, keys, settings, runtime.events_committed)
         runtime.extras["maintenance"] = maintenance
         maintenance.start()
+        runtime.extras["oauth"] = OAuthService(runtime.db, settings)
 
     async def stop(runtime: ServiceRuntime) -> None:
         maintenance: Maintenance | None = runtime.extras.get("maintenance")
         if maintenance is not None:
             await maintenance.stop()
+        oauth: OAuthService | None = runtime.extras.pop("oauth", None)
+        if oauth is not None:
+            await oauth.close()
         if redis_client is not None:
             await redis_client.aclose()
 
@@ -98,8 +104,8 @@ def create_app(
         settings=settings,
         title="Australia Jobs — auth",
         description="Accounts, sign-in, sessions, two-factor sign-in, email verification, "
-        "password reset, the audit log, tokens and the JWKS.",
-        routers=[router, admin_router, wellknown],
+        "password reset, sign-in with Google and LinkedIn, the audit log, tokens and the JWKS.",
+        routers=[router, admin_router, oauth_router, wellknown],
         migrations=MIGRATIONS,
         bus=bus,
         key_source=StaticKeySource(own_keys),

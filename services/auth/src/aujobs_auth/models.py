@@ -148,3 +148,64 @@ class AuditEvent(AuthBase):
     ip_address: Mapped[str | None] = mapped_column(sa.Text)
     user_agent: Mapped[str | None] = mapped_column(sa.Text)
     detail: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class OAuthFlow(AuthBase):
+    """A sign-in (or linking) flow with Google or LinkedIn: created when the browser is
+    sent to the provider, used once by the callback (``used_at``), then — on success —
+    holding a short-lived single-use exchange code the frontend swaps for tokens.
+    State and exchange code are stored as SHA-256 hashes; the PKCE verifier encrypted."""
+
+    __tablename__ = "oauth_flows"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    provider: Mapped[str] = mapped_column(sa.Text)
+    state_hash: Mapped[str] = mapped_column(sa.Text, unique=True)
+    code_verifier_encrypted: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    nonce: Mapped[str] = mapped_column(sa.Text)
+    # Set when a signed-in user links the provider to their account.
+    link_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    return_to: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # After a successful sign-in callback: who signed in, and the exchange code.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    exchange_code_hash: Mapped[str | None] = mapped_column(sa.Text, unique=True)
+    exchange_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    exchanged_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class OAuthIdentity(AuthBase):
+    """An account at Google or LinkedIn linked to a user: one per (provider, subject),
+    one per provider per user. Provider tokens are Fernet-encrypted at rest."""
+
+    __tablename__ = "oauth_identities"
+    __table_args__ = (
+        sa.UniqueConstraint("provider", "subject", name="uq_oauth_identities_provider_subject"),
+        sa.UniqueConstraint("user_id", "provider", name="uq_oauth_identities_user_provider"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(sa.Text)
+    email: Mapped[str | None] = mapped_column(sa.Text)
+    email_verified: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(sa.Text)
+    picture: Mapped[str | None] = mapped_column(sa.Text)
+    headline: Mapped[str | None] = mapped_column(sa.Text)
+    access_token_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    refresh_token_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now()
+    )
+    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -64,6 +64,23 @@ class AuthSettings(ServiceSettings):
         "fc00::/7",
     ]
 
+    # Sign in with Google and LinkedIn (OpenID Connect, authorization code + PKCE). A
+    # provider without a client id is disabled. Discovery: {issuer}/.well-known/openid-configuration
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_issuer: str = "https://accounts.google.com"
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: str | None = None
+    linkedin_issuer: str = "https://www.linkedin.com/oauth"
+    # The public API base: the callback is {base}/api/v1/auth/{provider}/callback
+    oauth_redirect_base_url: str = "http://localhost:8000"
+    # Where the browser goes back to: {frontend_url}/auth/callback?code=… (or ?error=…)
+    frontend_url: str = "http://localhost:3000"
+    oauth_flow_ttl_seconds: int = 600
+    oauth_exchange_code_ttl_seconds: int = 120
+    oauth_http_timeout_seconds: float = 10
+    oauth_metadata_cache_seconds: int = 3600
+
     @model_validator(mode="after")
     def real_secret_in_production(self) -> AuthSettings:
         if self.environment == "production" and self.auth_key_encryption_secret == DEV_SECRET:
