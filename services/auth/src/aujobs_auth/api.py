@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aujobs_common.app import ServiceRuntime, runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
@@ -209,6 +210,28 @@ async def register(
     return response
 
 
+async def sign_in(
+    request: Request, session: AsyncSession, user: User, *, method: str, second_factor_done: bool = False
+) -> TokenResponse | TwoFactorChallenge:
+    """The end of every successful sign-in (password, second factor, provider): a
+    two-factor challenge when the account needs one, else tokens, and the audit entry."""
+    settings, client = _settings(request), client_of(request)
+    if user.two_factor_enabled and not second_factor_done:
+        return await service.start_login_challenge(
+            session=session, user=user, settings=settings, client=client
+        )
+    tokens = await service.issue_tokens(
+        session=session,
+        user=user,
+        keys=_keys(request),
+        settings=settings,
+        user_agent=client.user_agent,
+        ip_address=client.ip,
+    )
+    await audit.record(session, AuditKind.login_succeeded, client=client, user_id=user.id, method=method)
+    return tokens
+
+
 @router.post(
     "/login",
     response_model=TokenResponse | TwoFactorChallenge,
@@ -235,22 +258,7 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse | TwoFact
         user = await service.authenticate(session=session, email=body.email, password=body.password)
         if user is not None:
             await throttle.reset(account)
-            if user.two_factor_enabled:
-                return await service.start_login_challenge(
-                    session=session, user=user, settings=settings, client=client
-                )
-            tokens = await service.issue_tokens(
-                session=session,
-                user=user,
-                keys=_keys(request),
-                settings=settings,
-                user_agent=client.user_agent,
-                ip_address=client.ip,
-            )
-            await audit.record(
-                session, AuditKind.login_succeeded, client=client, user_id=user.id, method="password"
-            )
-            return tokens
+            return await sign_in(request, session, user, method="password")
         await audit.record(
             session,
             AuditKind.login_failed,
@@ -295,17 +303,8 @@ async def login_two_factor(body: TwoFactorLoginRequest, request: Request) -> Tok
         )
         if method is not None:
             await throttle.reset(f"2fa:account:{user.id}")
-            tokens = await service.issue_tokens(
-                session=session,
-                user=user,
-                keys=_keys(request),
-                settings=settings,
-                user_agent=client.user_agent,
-                ip_address=client.ip,
-            )
-            await audit.record(
-                session, AuditKind.login_succeeded, client=client, user_id=user.id, method=method
-            )
+            tokens = await sign_in(request, session, user, method=method, second_factor_done=True)
+            assert isinstance(tokens, TokenResponse)
             return tokens
     await throttle.hit(policies)
     raise ProblemError(401, service.WRONG_CODE, type_="invalid-two-factor-code")

@@ -20,9 +20,7 @@ from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
 from aujobs_common.security import CurrentPrincipal
 
-from . import audit, service
-from .api import _keys, _settings, client_of
-from .audit import AuditKind
+from .api import client_of, sign_in
 from .oauth import OAuthService
 from .oidc import PROVIDERS, OIDCError
 from .schemas import TokenResponse, TwoFactorChallenge
@@ -106,27 +104,9 @@ async def unlink_identity(provider: ProviderName, principal: CurrentPrincipal, r
     "sign-in get a challenge to complete at `POST /api/v1/auth/login/2fa`.",
 )
 async def exchange(body: ExchangeRequest, request: Request) -> TokenResponse | TwoFactorChallenge:
-    runtime = runtime_of(request)
-    settings = _settings(request)
-    client = client_of(request)
-    async with runtime.db.transaction() as session:
+    async with runtime_of(request).db.transaction() as session:
         user, provider = await _oauth(request).redeem(session, body.code)
-        if user.two_factor_enabled:
-            return await service.start_login_challenge(
-                session=session, user=user, settings=settings, client=client
-            )
-        tokens = await service.issue_tokens(
-            session=session,
-            user=user,
-            keys=_keys(request),
-            settings=settings,
-            user_agent=client.user_agent,
-            ip_address=client.ip,
-        )
-        await audit.record(
-            session, AuditKind.login_succeeded, client=client, user_id=user.id, method=provider
-        )
-        return tokens
+        return await sign_in(request, session, user, method=provider)
 
 
 def _bind_to_browser(response: Response, oauth: OAuthService, name: str, state: str) -> None:
