@@ -5,6 +5,10 @@
   Redis, isolated from everything else on those servers: fresh databases, its own
   exchange and queues, its own rate-limit keys and free ports. Everything it created is
   dropped at teardown. Its process logs are attached to the report of a failed test.
+  A module adds environment for it by overriding ``topology_env`` (e.g. with
+  ``oidc_provider.env()`` for Google/LinkedIn sign-in against ``oidc_provider``).
+* ``oidc_provider``: a local OpenID provider (``aujobs_common.testing.oidc_provider``)
+  served on a free port for the module, for the topology's auth service to sign in with.
 * ``frontend``: what a frontend does with the public API, over ``httpx`` through the
   gateway only; the embedded tests build their own on an in-process transport.
 """
@@ -32,11 +36,14 @@ import pytest_asyncio
 from cryptography.fernet import Fernet
 
 from aujobs_common.pg import to_asyncpg_dsn, with_database
+from aujobs_common.testing.oidc_provider import LocalIdP, local_idp
 from aujobs_common.testing.waiting import eventually
 from aujobs_embedded.distributed import Topology
 from aujobs_notifications.devmail import DevMailSink
 
 PROBLEM_JSON = "application/problem+json"
+# Where the platform sends browsers and puts in its email links (FRONTEND_URL).
+FRONTEND_URL = "http://frontend.e2e.australiajobs.example"
 # The auth service encrypts its signing keys with this (AUTH_KEY_ENCRYPTION_SECRET); the
 # tests know it so they can sign tokens with the real key (expired ones, for instance).
 KEY_ENCRYPTION_SECRET = "e2e-" + secrets.token_hex(16)
@@ -239,8 +246,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def oidc_provider() -> AsyncIterator[LocalIdP]:
+    async with local_idp() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def topology_env() -> dict[str, str]:
+    """More environment for every process of the module's topology (override in a module)."""
+    return {}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def topology(
-    pg_admin_url: str, amqp_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    pg_admin_url: str,
+    amqp_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    topology_env: dict[str, str],
 ) -> AsyncIterator[Topology]:
     tag = uuid.uuid4().hex[:10]
     # A real SMTP server receives the platform's email (notifications → SMTP).
@@ -263,8 +286,12 @@ async def topology(
             "AUTH_RATE_LIMIT_PER_MINUTE": "1000",
             "OUTBOX_POLL_INTERVAL_S": "0.5",
             "LOG_LEVEL": "INFO",
+            "FRONTEND_URL": FRONTEND_URL,
+            **topology_env,
         },
     )
+    # the gateway is the public origin: OAuth callbacks come back through it
+    topo.extra_env["OAUTH_REDIRECT_BASE_URL"] = topo.gateway_url
     try:
         await topo.start(timeout=60)
     except BaseException as exc:
@@ -370,6 +397,7 @@ class Helpers:
     """The helpers above for the test modules (which cannot import this conftest)."""
 
     PROBLEM_JSON = PROBLEM_JSON
+    FRONTEND_URL = FRONTEND_URL
     Frontend = Frontend
     word = staticmethod(word)
     job_body = staticmethod(job_body)

@@ -1,253 +1,53 @@
 """Sign in with Google and LinkedIn against a local OpenID provider that signs real
-tokens (served by uvicorn on 127.0.0.1, so discovery, the token endpoint and the JWKS
-go over real HTTP), and the auth service on a fresh PostgreSQL database."""
+tokens (``aujobs_common.testing.oidc_provider``, served by uvicorn on 127.0.0.1, so
+discovery, the token endpoint and the JWKS go over real HTTP), and the auth service on a
+fresh PostgreSQL database."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import secrets
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
 import pytest_asyncio
-import uvicorn
 from alembic import command
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
-from jose import jwk, jwt
 
 from aujobs_auth.app import MIGRATIONS
 from aujobs_auth.oidc import TokenBox
 from aujobs_common.migrations import alembic_config, upgrade_async
 from aujobs_common.pg import to_asyncpg_dsn
-from aujobs_common.testing.waiting import eventually
+from aujobs_common.testing.oidc_provider import (
+    KID,
+    PROVIDER_KEY,
+    LocalIdP,
+    free_port,
+    local_idp,
+    rsa_pem,
+    s256,
+)
 
 FRONTEND = "http://frontend.test"
-CLIENTS = {
-    "google": ("aujobs-google-client", "google-secret"),
-    "linkedin": ("aujobs-li-client", "li/secret+"),
-}
-
-
-def _rsa_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-PROVIDER_KEY = _rsa_pem()
-ATTACKER_KEY = _rsa_pem()
-KID = "idp-key-1"
-
-
-def _public_jwk(pem: str, kid: str) -> dict[str, Any]:
-    doc = jwk.construct(pem, "RS256").public_key().to_dict()
-    doc = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in doc.items()}
-    return {**doc, "kid": kid, "use": "sig", "alg": "RS256"}
-
-
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-# ------------------------------------------------------------------ the local OpenID provider
-
-
-@dataclass
-class Tenant:
-    """One provider (``/google`` or ``/linkedin`` on the local server)."""
-
-    name: str
-    issuer: str = ""
-    auth_methods: list[str] = field(default_factory=lambda: ["client_secret_post"])
-    # who signs in at /authorize next, and how the next ID token is spoiled
-    user: dict[str, Any] = field(default_factory=dict)
-    deny: bool = False
-    tamper: dict[str, Any] = field(default_factory=dict)
-    sign_with: tuple[str, str] = (PROVIDER_KEY, KID)
-    token_status: int | None = None
-    expires_in: int = 3600
-    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    refresh_tokens: dict[str, str] = field(default_factory=dict)
-    verifiers: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
-    issued_access_tokens: list[str] = field(default_factory=list)
-    issued_refresh_tokens: list[str] = field(default_factory=list)
-    refresh_grants: int = 0
-
-
-class LocalIdP:
-    def __init__(self) -> None:
-        self.base = ""
-        self.tenants = {
-            "google": Tenant("google", auth_methods=["client_secret_basic"]),
-            "linkedin": Tenant("linkedin", auth_methods=["client_secret_post"]),
-        }
-        self.http: httpx.AsyncClient
-        self.app = self._build()
-
-    def _build(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.get("/{tenant}/.well-known/openid-configuration")
-        async def discovery(tenant: str) -> dict[str, Any]:
-            t = self.tenants[tenant]
-            return {
-                "issuer": t.issuer,
-                "authorization_endpoint": f"{t.issuer}/authorize",
-                "token_endpoint": f"{t.issuer}/token",
-                "jwks_uri": f"{t.issuer}/jwks",
-                "response_types_supported": ["code"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "token_endpoint_auth_methods_supported": t.auth_methods,
-                "code_challenge_methods_supported": ["S256"],
-            }
-
-        @app.get("/{tenant}/jwks")
-        async def jwks(tenant: str) -> dict[str, Any]:
-            return {"keys": [_public_jwk(PROVIDER_KEY, KID)]}
-
-        @app.get("/{tenant}/authorize")
-        async def authorize(tenant: str, request: Request) -> RedirectResponse:
-            t = self.tenants[tenant]
-            q = request.query_params
-            assert q["client_id"] == CLIENTS[tenant][0] and q["response_type"] == "code"
-            assert q["code_challenge_method"] == "S256" and set(q["scope"].split()) == {
-                "openid",
-                "email",
-                "profile",
-            }
-            back = q["redirect_uri"]
-            if t.deny:
-                return RedirectResponse(
-                    f"{back}?{urlencode({'error': 'access_denied', 'state': q['state']})}"
-                )
-            code = secrets.token_urlsafe(16)
-            t.codes[code] = {
-                "client_id": q["client_id"],
-                "redirect_uri": back,
-                "challenge": q["code_challenge"],
-                "nonce": q["nonce"],
-                "user": dict(t.user),
-            }
-            return RedirectResponse(f"{back}?{urlencode({'code': code, 'state': q['state']})}")
-
-        @app.post("/{tenant}/token")
-        async def token(tenant: str, request: Request) -> JSONResponse:
-            assert request.headers["content-type"].startswith("application/x-www-form-urlencoded")
-            form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-            grant_type, code = form.get("grant_type"), form.get("code")
-            redirect_uri, code_verifier = form.get("redirect_uri"), form.get("code_verifier")
-            refresh_token = form.get("refresh_token")
-            client_id, client_secret = form.get("client_id"), form.get("client_secret")
-            t = self.tenants[tenant]
-            if t.token_status:
-                return JSONResponse({"error": "temporarily_unavailable"}, t.token_status)
-            if "client_secret_basic" in t.auth_methods:
-                scheme, _, value = request.headers.get("authorization", "").partition(" ")
-                pair = base64.b64decode(value).decode() if scheme == "Basic" else ":"
-                user, _, password = pair.partition(":")
-                client_id, client_secret = unquote(user), unquote(password)
-            if (client_id, client_secret) != CLIENTS[tenant]:
-                return JSONResponse({"error": "invalid_client"}, 401)
-            if grant_type == "refresh_token":
-                if t.refresh_tokens.pop(refresh_token or "", None) is None:
-                    return JSONResponse({"error": "invalid_grant"}, 400)
-                t.refresh_grants += 1
-                return JSONResponse(self._tokens(t, sub="refreshed"))
-            pending = t.codes.pop(code or "", None)
-            if pending is None or pending["redirect_uri"] != redirect_uri:
-                return JSONResponse({"error": "invalid_grant"}, 400)
-            if not code_verifier or _s256(code_verifier) != pending["challenge"]:
-                t.rejected.append(code_verifier or "")
-                return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, 400)
-            t.verifiers.append(code_verifier)
-            now = int(time.time())
-            claims = {
-                "iss": t.issuer,
-                "aud": client_id,
-                "iat": now,
-                "exp": now + 300,
-                "nonce": pending["nonce"],
-                **pending["user"],
-                **t.tamper,
-            }
-            body = self._tokens(t, sub=claims.get("sub", ""))
-            pem, kid = t.sign_with
-            body["id_token"] = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid})
-            return JSONResponse(body)
-
-        return app
-
-    def _tokens(self, t: Tenant, *, sub: str) -> dict[str, Any]:
-        access, refresh = f"at-{secrets.token_urlsafe(12)}", f"rt-{secrets.token_urlsafe(12)}"
-        t.refresh_tokens[refresh] = sub
-        t.issued_access_tokens.append(access)
-        t.issued_refresh_tokens.append(refresh)
-        return {
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": t.expires_in,
-            "refresh_token": refresh,
-        }
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            "google_client_id": CLIENTS["google"][0],
-            "google_client_secret": CLIENTS["google"][1],
-            "google_issuer": self.tenants["google"].issuer,
-            "linkedin_client_id": CLIENTS["linkedin"][0],
-            "linkedin_client_secret": CLIENTS["linkedin"][1],
-            "linkedin_issuer": self.tenants["linkedin"].issuer,
-            "oauth_redirect_base_url": "http://testserver",
-            "frontend_url": FRONTEND,
-        }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ATTACKER_KEY = rsa_pem()
 
 
 @pytest_asyncio.fixture
 async def idp() -> AsyncIterator[LocalIdP]:
-    provider = LocalIdP()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    provider.base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    for name, tenant in provider.tenants.items():
-        tenant.issuer = f"{provider.base}/{name}"
-    server = uvicorn.Server(
-        uvicorn.Config(provider.app, log_config=None, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, interval=0.01)
-    try:
-        async with httpx.AsyncClient() as http:
-            provider.http = http
-            yield provider
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with local_idp() as provider:
+        yield provider
+
+
+def idp_settings(provider: LocalIdP) -> dict[str, Any]:
+    return provider.settings(oauth_redirect_base_url="http://testserver", frontend_url=FRONTEND)
 
 
 @pytest_asyncio.fixture
 async def oauth(start_auth, idp: LocalIdP) -> AsyncIterator[Any]:
-    async with start_auth(**idp.settings()) as client:
+    async with start_auth(**idp_settings(idp)) as client:
         client.idp = idp  # type: ignore[attr-defined]
         yield client
 
@@ -329,7 +129,7 @@ async def test_new_user_signs_up_with_google_and_signs_in_again(oauth, h):
     result = await back_at_auth(oauth, await at_provider(oauth, r.headers["location"]))
     assert result["provider"] == "google" and result["return_to"] == f"{FRONTEND}/jobs/42"
     # the IdP got the verifier whose S256 is the challenge it was sent
-    assert _s256(google.verifiers[-1]) == authorize["code_challenge"]
+    assert s256(google.verifiers[-1]) == authorize["code_challenge"]
 
     r = await exchange(oauth, result["code"])
     assert r.status_code == 200, r.text
@@ -528,9 +328,9 @@ async def test_provider_down_and_disabled_providers(oauth, start_auth, h):
     assert (await sign_in(oauth))["error"] == "provider_unavailable"
     assert await count_users(oauth, h) == 0
 
-    dead = f"http://127.0.0.1:{_free_port()}/nobody-home"
+    dead = f"http://127.0.0.1:{free_port()}/nobody-home"
     async with start_auth(
-        **{**oauth.idp.settings(), "google_issuer": dead, "linkedin_client_id": None}
+        **{**idp_settings(oauth.idp), "google_issuer": dead, "linkedin_client_id": None}
     ) as other:
         r = await other.get("/api/v1/auth/google")
         assert r.status_code == 302
