@@ -25,6 +25,7 @@ from .bus.base import EventBus
 from .db import Database, outbox_table
 from .events import CloudEvent
 from .ids import uuid7
+from .worker import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ async def enqueue(session: AsyncSession, event: CloudEvent) -> None:
     )
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundWorker):
     """Publishes committed outbox rows. Several replicas may run against one database:
     rows are claimed with ``FOR UPDATE SKIP LOCKED``."""
 
@@ -96,35 +97,8 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.retention = retention
         self.cleanup_interval = cleanup_interval
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stopping.clear()
-            self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self.name}")
-
-    async def stop(self, grace: float = 5.0) -> None:
-        """Let the batch in flight finish (up to ``grace`` seconds), then stop."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping.set()
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
-        except TimeoutError:
-            # Cancelling rolls the transaction back: those rows are published again later.
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    def notify(self) -> None:
-        """Publish now rather than at the next poll (call after a commit that enqueued)."""
-        self._wake.set()
+        self.task_name = f"outbox-relay:{name}"
+        super().__init__()
 
     # ------------------------------------------------------------------ work
 

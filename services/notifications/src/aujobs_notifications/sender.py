@@ -20,6 +20,7 @@ import aiosmtplib
 from prometheus_client import Counter
 
 from aujobs_common.db import Database
+from aujobs_common.worker import BackgroundWorker
 
 from .models import AttemptOutcome
 from .service import ClaimedMessage, claim_due, record_failure, record_sent
@@ -133,8 +134,10 @@ class SmtpTransport:
         )
 
 
-class EmailSender:
+class EmailSender(BackgroundWorker):
     """The background sender. Several may run against one database (replicas)."""
+
+    task_name = "email-sender"
 
     def __init__(
         self,
@@ -151,35 +154,12 @@ class EmailSender:
             mail_from=settings.mail_from,
         )
         self.on_events_committed = on_events_committed
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stopping.clear()
-            self._task = asyncio.create_task(self._run(), name="email-sender")
+        super().__init__()
 
     async def stop(self, grace: float | None = None) -> None:
-        """Let sends in flight finish (up to ``grace``, default the SMTP timeout)."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping.set()
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace or self.settings.smtp_timeout_seconds)
-        except TimeoutError:
-            # Rows left ``sending`` are claimed again after MAIL_CLAIM_TIMEOUT_SECONDS.
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    def notify(self) -> None:
-        """Send now rather than at the next poll (a message was queued)."""
-        self._wake.set()
+        """Let sends in flight finish (up to ``grace``, default the SMTP timeout); rows
+        left ``sending`` are claimed again after MAIL_CLAIM_TIMEOUT_SECONDS."""
+        await super().stop(grace or self.settings.smtp_timeout_seconds)
 
     # ------------------------------------------------------------------ work
 
