@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aujobs_common.db import Database
+from aujobs_common.worker import BackgroundWorker
 
 from . import audit, service
 from .audit import AuditKind
@@ -20,7 +21,12 @@ from .settings import AuthSettings
 log = logging.getLogger(__name__)
 
 
-class Maintenance:
+class Maintenance(BackgroundWorker):
+    """Scheduled jobs: signing-key rotation and verification reminders (each guarded so
+    one replica does it)."""
+
+    task_name = "auth-maintenance"
+
     def __init__(
         self, db: Database, keys: KeyManager, settings: AuthSettings, events_committed: Callable[[], None]
     ) -> None:
@@ -28,7 +34,7 @@ class Maintenance:
         self.keys = keys
         self.settings = settings
         self.events_committed = events_committed
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
 
     async def send_due_reminders(self, now: datetime | None = None) -> int:
         """Remind users unverified after VERIFICATION_REMINDER_AFTER_HOURS, once each."""
@@ -68,19 +74,12 @@ class Maintenance:
             except Exception:  # one failed round must not stop the loop
                 log.exception("auth maintenance job failed", extra={"job": job.__name__})
 
-    async def _loop(self) -> None:
-        interval = self.settings.maintenance_interval_seconds
-        while True:
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
             await self.run_once()
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.maintenance_interval_seconds)
 
     def start(self) -> None:
-        if self.settings.maintenance_interval_seconds > 0 and self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="auth-maintenance")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self.settings.maintenance_interval_seconds > 0:
+            super().start()
