@@ -515,7 +515,7 @@ def check_wiring(resources: list[Resource]) -> list[str]:
                 resolves(env["JWKS_URL"], f"{where} JWKS_URL")
             if "GATEWAY_ROUTES" in env:
                 routes = json.loads(env["GATEWAY_ROUTES"])
-                if set(routes) != {"auth", "jobs", "search", "notifications"}:
+                if set(routes) != {"auth", "jobs", "companies", "search", "notifications"}:
                     problems.append(f"{where}: GATEWAY_ROUTES areas are {sorted(routes)}")
                 for area, url in routes.items():
                     resolves(url, f"{where} GATEWAY_ROUTES[{area}]")
@@ -944,6 +944,7 @@ def _wrong_route(r):
         {
             "auth": "http://auth:8001",
             "jobs": "http://jobs:9999",
+            "companies": "http://jobs:8002",
             "search": "http://search:8003",
             "notifications": "http://notifications:8004",
         }

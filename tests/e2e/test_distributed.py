@@ -239,7 +239,7 @@ async def test_invalid_bodies_are_422_problems_and_create_nothing(
 async def test_readiness_openapi_docs_and_metrics(topology, gateway_http, helpers):
     r = await gateway_http.get("/readyz")
     assert r.status_code == 200, r.text
-    assert r.json()["upstreams"] == dict.fromkeys(SERVICES, "ok")
+    assert r.json()["upstreams"] == dict.fromkeys((*SERVICES, "companies"), "ok")
     assert (await gateway_http.get("/healthz")).status_code == 200
 
     r = await gateway_http.get("/api/v1/openapi.json")

@@ -91,9 +91,13 @@ async def test_register_post_publish_and_search(frontend, helpers):
     assert ready.status_code == 200 and set(ready.json()["upstreams"]) == {
         "auth",
         "jobs",
+        "companies",
         "search",
         "notifications",
     }
+    # The companies area is routed to the jobs service and its reads are public.
+    companies = await http.get("/api/v1/companies")
+    assert companies.status_code == 200 and companies.json()["items"] == []
     paths = (await http.get("/api/v1/openapi.json")).json()["paths"]
     assert {"/api/v1/auth/login", "/api/v1/jobs", "/api/v1/search/jobs"} <= set(paths)
 

@@ -93,7 +93,9 @@ class Topology:
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
         if name == "gateway":
-            env["GATEWAY_ROUTES"] = json.dumps({s: self.service_url(s) for s in SERVICES})
+            routes = {s: self.service_url(s) for s in SERVICES}
+            routes["companies"] = self.service_url("jobs")  # companies live in the jobs service
+            env["GATEWAY_ROUTES"] = json.dumps(routes)
         else:
             env["DATABASE_URL"] = self.database_url(name)
         if name == "notifications" and self.smtp_url:

@@ -98,6 +98,7 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
             settings_cls(database_url=urls[name], amqp_url=None, **extra), bus=bus, key_source=keys
         )
         transports[name] = httpx.ASGITransport(app=apps[name], raise_app_exceptions=False)
+    transports["companies"] = transports["jobs"]  # companies live in the jobs service
 
     # Service lifespans (database pools, relays, signing keys), then the shared bus.
     for app in apps.values():

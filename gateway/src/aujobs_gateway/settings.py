@@ -19,6 +19,8 @@ from aujobs_common.settings import ServiceSettings
 DEFAULT_ROUTES: dict[str, str] = {
     "auth": "http://127.0.0.1:8001",
     "jobs": "http://127.0.0.1:8002",
+    # companies live in the jobs service
+    "companies": "http://127.0.0.1:8002",
     "search": "http://127.0.0.1:8003",
     "notifications": "http://127.0.0.1:8004",
 }
@@ -31,6 +33,8 @@ DEFAULT_PUBLIC_ROUTES: list[str] = [
     "POST /api/v1/auth/resend-verification",
     "GET /api/v1/jobs",
     "GET /api/v1/jobs/*",
+    "GET /api/v1/companies",
+    "GET /api/v1/companies/*",
     "GET /api/v1/search",
     "GET /api/v1/search/*",
     "GET /.well-known/jwks.json",

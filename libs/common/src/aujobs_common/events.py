@@ -200,6 +200,71 @@ class JobClosed(JobPostingSnapshot):
     event_type: ClassVar[str] = "au.jobs.job.closed.v1"
 
 
+# ---------------------------------------------------------------- companies
+
+
+class CompanySize(StrEnum):
+    """Employee-count bands of a company profile."""
+
+    tiny = "1-10"
+    small = "11-50"
+    medium = "51-200"
+    large = "201-500"
+    larger = "501-1000"
+    very_large = "1001-5000"
+    enterprise = "5000+"
+
+
+class CompanyLocation(BaseModel):
+    suburb: str
+    state: str
+    postcode: str
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class CompanyUpdated(EventPayload):
+    """The public profile of a company as of ``version`` (published on every change)."""
+
+    event_type: ClassVar[str] = "au.jobs.company.updated.v1"
+    company_id: uuid.UUID
+    version: int
+    name: str
+    description: str | None = None
+    website: str | None = None
+    industry: str | None = None
+    size: CompanySize | None = None
+    locations: list[CompanyLocation] = Field(default_factory=list)
+    culture: str | None = None
+    benefits: list[str] = Field(default_factory=list)
+    social_links: dict[str, str] = Field(default_factory=dict)
+    abn: str | None = None
+    verified: bool = False
+    verification_status: str
+    verified_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CompanyMemberInvited(EventPayload):
+    """An owner invited someone by email; the single-use token is the proof to accept."""
+
+    event_type: ClassVar[str] = "au.jobs.company.member_invited.v1"
+    company_id: uuid.UUID
+    company_name: str
+    email: str
+    token: str
+    expires_at: datetime
+
+
+class CompanyVerified(EventPayload):
+    event_type: ClassVar[str] = "au.jobs.company.verified.v1"
+    company_id: uuid.UUID
+    name: str
+    verified_at: datetime
+    owner_ids: list[uuid.UUID]
+
+
 # ---------------------------------------------------------------- notifications
 
 
@@ -227,6 +292,9 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         JobPublished,
         JobUpdated,
         JobClosed,
+        CompanyUpdated,
+        CompanyMemberInvited,
+        CompanyVerified,
         NotificationDelivered,
     )
 }

@@ -9,6 +9,7 @@ from aujobs_common.bus import EventBus
 from aujobs_common.security import KeySource
 
 from .api import router
+from .companies_api import router as companies_router
 from .settings import JobsSettings, get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,8 +22,8 @@ def create_app(
     return create_service_app(
         settings=settings,
         title="Australia Jobs — jobs",
-        description="Job postings and their publishing workflow.",
-        routers=[router],
+        description="Job postings and their publishing workflow; company profiles.",
+        routers=[router, companies_router],
         migrations=MIGRATIONS,
         bus=bus,
         key_source=key_source,
