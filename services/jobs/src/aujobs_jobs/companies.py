@@ -22,9 +22,9 @@ from aujobs_common.events import (
 from aujobs_common.ids import uuid7
 from aujobs_common.outbox import enqueue
 from aujobs_common.pagination import PageParams, cursor_uuid, encode_cursor
-from aujobs_common.reference import find_locality
 from aujobs_common.security import Principal
 
+from .locations import resolve_location
 from .models import Company, CompanyInvitation, CompanyMember
 from .schemas import (
     CompanyCreate,
@@ -48,15 +48,7 @@ def _hash_token(token: str) -> str:
 def _resolve_locations(locations: list[LocationIn]) -> list[dict[str, object]]:
     resolved: list[dict[str, object]] = []
     for index, location in enumerate(locations):
-        found = find_locality(location.suburb, location.state, location.postcode)
-        if found is None:
-            where = f"{location.suburb} {location.state} {location.postcode or ''}".strip()
-            raise ProblemError(
-                422,
-                f"Unknown Australian location: {where}.",
-                type_="unknown-location",
-                errors=[FieldError(field=f"locations.{index}", message="suburb/state/postcode not found")],
-            )
+        found = resolve_location(location, field=f"locations.{index}")
         resolved.append(
             {
                 "suburb": found.suburb,

@@ -22,9 +22,10 @@ from aujobs_common.events import (
 from aujobs_common.ids import uuid7
 from aujobs_common.outbox import enqueue
 from aujobs_common.pagination import PageParams, encode_cursor
-from aujobs_common.reference import find_locality, is_classification
+from aujobs_common.reference import is_classification
 from aujobs_common.security import Principal
 
+from .locations import resolve_location
 from .models import JobPosting
 from .schemas import JobCreate, JobOut, JobUpdate, LocationIn, LocationOut, SalaryIn, SalaryOut
 
@@ -32,15 +33,7 @@ SOURCE = "/services/jobs"
 
 
 def _resolve_location(location: LocationIn, job: JobPosting) -> None:
-    found = find_locality(location.suburb, location.state, location.postcode)
-    if found is None:
-        where = f"{location.suburb} {location.state} {location.postcode or ''}".strip()
-        raise ProblemError(
-            422,
-            f"Unknown Australian location: {where}.",
-            type_="unknown-location",
-            errors=[FieldError(field="location", message="suburb/state/postcode not found")],
-        )
+    found = resolve_location(location)
     job.suburb, job.state, job.postcode = found.suburb, found.state, found.postcode
     job.latitude, job.longitude = found.latitude, found.longitude
 
