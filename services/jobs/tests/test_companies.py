@@ -10,16 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from aujobs_common.bus.memory import InMemoryBus
-from aujobs_common.events import CloudEvent
-from aujobs_common.migrations import upgrade_async
-from aujobs_common.testing.apps import running
-from aujobs_common.testing.tokens import TokenFactory
 from aujobs_common.testing.waiting import eventually
-from aujobs_jobs.app import MIGRATIONS, create_app
 from aujobs_jobs.models import CompanyInvitation
 from aujobs_jobs.schemas import normalise_abn
-from aujobs_jobs.settings import JobsSettings
 
 COMPANY = {
     "name": "Eucalypt Software",
@@ -39,26 +32,11 @@ COMPANY = {
 
 
 @pytest.fixture
-async def api(fresh_database_url):
-    await upgrade_async(MIGRATIONS, fresh_database_url)
-    tokens = TokenFactory()
-    bus = InMemoryBus(retry_base_ms=10)
-    events: list[CloudEvent] = []
-
-    async def collect(event: CloudEvent) -> None:
-        events.append(event)
-
-    bus.subscribe("test", ["au.jobs.company.*.v1"], collect)
-    await bus.start()
-    app = create_app(
-        JobsSettings(database_url=fresh_database_url, outbox_poll_interval_s=0.05),
-        bus=bus,
-        key_source=tokens.key_source,
-    )
-    async with running(app) as client:
-        client.tokens, client.events, client.app = tokens, events, app  # type: ignore[attr-defined]
+async def api(start_jobs):
+    tokens, service = start_jobs(["au.jobs.company.*.v1"])
+    async with service as client:
+        client.tokens = tokens  # type: ignore[attr-defined]
         yield client
-    await bus.close()
 
 
 def employer(client, user_id=None, *, email_verified=True):

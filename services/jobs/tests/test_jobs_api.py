@@ -6,14 +6,7 @@ import uuid
 
 import pytest
 
-from aujobs_common.bus.memory import InMemoryBus
-from aujobs_common.events import CloudEvent
-from aujobs_common.migrations import upgrade_async
-from aujobs_common.testing.apps import running
-from aujobs_common.testing.tokens import TokenFactory
 from aujobs_common.testing.waiting import eventually
-from aujobs_jobs.app import MIGRATIONS, create_app
-from aujobs_jobs.settings import JobsSettings
 
 JOB = {
     "title": "Senior Python Developer",
@@ -28,26 +21,11 @@ JOB = {
 
 
 @pytest.fixture
-async def jobs(fresh_database_url):
-    await upgrade_async(MIGRATIONS, fresh_database_url)
-    tokens = TokenFactory()
-    bus = InMemoryBus(retry_base_ms=10)
-    events: list[CloudEvent] = []
-
-    async def collect(event: CloudEvent) -> None:
-        events.append(event)
-
-    bus.subscribe("test", ["au.jobs.job.*.v1"], collect)
-    await bus.start()
-    app = create_app(
-        JobsSettings(database_url=fresh_database_url, outbox_poll_interval_s=0.05),
-        bus=bus,
-        key_source=tokens.key_source,
-    )
-    async with running(app) as client:
-        client.tokens, client.events, client.bus = tokens, events, bus  # type: ignore[attr-defined]
+async def jobs(start_jobs):
+    tokens, service = start_jobs(["au.jobs.job.*.v1"])
+    async with service as client:
+        client.tokens = tokens  # type: ignore[attr-defined]
         yield client
-    await bus.close()
 
 
 def employer(client, user_id=None, *, email_verified=True):
