@@ -497,6 +497,19 @@ async def _email_request(request: Request, action: str, email: str) -> None:
     await throttle.hit(policies)
 
 
+async def _emailed_action(
+    request: Request, action: str, email: str, act: Callable[..., Awaitable[object]]
+) -> None:
+    """An action that emails an address (resend verification, request a reset): throttled
+    per address and IP, done in one transaction with its event, answered the same way
+    whether or not the address has an account."""
+    runtime = runtime_of(request)
+    await _email_request(request, action, email)
+    async with runtime.db.transaction() as session:
+        await act(session=session, email=email, settings=_settings(request), client=client_of(request))
+    runtime.events_committed()
+
+
 RESEND_ACCEPTED = Accepted(
     detail="If an account with this email still needs verifying, a new verification email is on its way."
 )
@@ -510,13 +523,7 @@ RESEND_ACCEPTED = Accepted(
     description="Always 202 with the same body, whether or not the address has an account.",
 )
 async def resend_verification(body: EmailRequest, request: Request) -> Accepted:
-    runtime = runtime_of(request)
-    await _email_request(request, "resend", body.email)
-    async with runtime.db.transaction() as session:
-        await service.resend_verification(
-            session=session, email=body.email, settings=_settings(request), client=client_of(request)
-        )
-    runtime.events_committed()
+    await _emailed_action(request, "resend", body.email, service.resend_verification)
     return RESEND_ACCEPTED
 
 
@@ -534,13 +541,7 @@ RESET_ACCEPTED = Accepted(detail="If an account uses this email, a link to reset
     description="Always 202 with the same body, whether or not the address has an account.",
 )
 async def request_reset(body: EmailRequest, request: Request) -> Accepted:
-    runtime = runtime_of(request)
-    await _email_request(request, "reset", body.email)
-    async with runtime.db.transaction() as session:
-        await service.request_reset(
-            session=session, email=body.email, settings=_settings(request), client=client_of(request)
-        )
-    runtime.events_committed()
+    await _emailed_action(request, "reset", body.email, service.request_reset)
     return RESET_ACCEPTED
 
 
