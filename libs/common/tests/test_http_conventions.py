@@ -72,6 +72,43 @@ async def test_unhandled_errors_are_500_problems_without_internals(client, caplo
     assert all("hunter2" not in line for line in lines)
 
 
+async def test_what_the_database_refuses_is_a_client_problem_and_changes_nothing(fresh_database_url):
+    """A NUL in text (SQLSTATE 22021) is a 422, a unique key taken meanwhile (23505) a 409;
+    both roll back; other database errors stay 500s."""
+    db = Database(fresh_database_url)
+    async with db.transaction() as session:
+        await session.execute(sa.text("CREATE TABLE names (name text PRIMARY KEY, note text)"))
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/names/{name}")
+    async def add(name: str, note: str = "") -> dict[str, str]:
+        async with db.transaction() as session:
+            await session.execute(sa.text("INSERT INTO names VALUES ('audit', 'x') ON CONFLICT DO NOTHING"))
+            await session.execute(sa.text("INSERT INTO names VALUES (:n, :note)"), {"n": name, "note": note})
+        return {"name": name}
+
+    @app.get("/broken")
+    async def broken() -> None:
+        async with db.session() as session:
+            await session.execute(sa.text("SELECT * FROM no_such_table"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            assert (await c.post("/names/wattle")).status_code == 200
+            taken = await c.post("/names/wattle")
+            assert taken.status_code == 409 and taken.json()["type"].endswith("/conflict")
+            nul = await c.post("/names/banksia", params={"note": "a\x00b"})
+            assert nul.status_code == 422 and nul.json()["type"].endswith("/invalid-input")
+            assert (await c.get("/broken")).status_code == 500
+        async with db.session() as session:
+            names = (await session.execute(sa.text("SELECT name FROM names ORDER BY name"))).scalars().all()
+        assert names == ["audit", "wattle"]  # the refused requests left nothing behind
+    finally:
+        await db.dispose()
+
+
 async def test_not_found_and_raised_problems(client):
     r = await client.get("/nowhere")
     assert r.status_code == 404 and r.json()["status"] == 404

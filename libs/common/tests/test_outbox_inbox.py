@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import pytest
@@ -18,6 +18,7 @@ from aujobs_common.db import Database, inbox_table, outbox_table
 from aujobs_common.events import CloudEvent
 from aujobs_common.inbox import idempotent
 from aujobs_common.outbox import OutboxRelay, enqueue
+from aujobs_common.testing.waiting import eventually
 
 effects_metadata = sa.MetaData()
 # No unique constraint on purpose: a second effect would show up as a second row.
@@ -35,19 +36,6 @@ def event(n: int = 0) -> CloudEvent:
 
 def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def scalar(db: Database, query: sa.Select) -> object:
@@ -230,7 +218,7 @@ async def test_broker_down_between_commit_and_publish_keeps_the_row_until_it_is_
     broker_proxy.restore()
     relay.start()  # background loop: backs off, then succeeds after the reconnect
     try:
-        await eventually(lambda: _eq(count(db, effects), 1), within=10)
+        await eventually(lambda: _eq(count(db, effects), 1), timeout=10)
     finally:
         await relay.stop()
     await asyncio.sleep(0.2)  # nothing else arrives
@@ -275,7 +263,7 @@ async def test_notify_wakes_the_relay_and_order_is_kept(db: Database) -> None:
         await commit_events(db, *(event(n) for n in range(5)))
         started = time.monotonic()
         relay.notify()
-        await eventually(lambda: len(got) == 5, within=2)
+        await eventually(lambda: len(got) == 5, timeout=2)
         assert time.monotonic() - started < 1
         assert got == [0, 1, 2, 3, 4]
     finally:

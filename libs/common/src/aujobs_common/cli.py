@@ -1,14 +1,26 @@
-"""The command line every deployable shares: ``serve`` and (for services) ``migrate``."""
+"""The command line every deployable shares: ``serve``, ``migrate`` (services) and a
+service's own extra commands (``aujobs-auth grant-admin EMAIL``, ``aujobs-jobs seed``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+
+@dataclass(frozen=True)
+class Command:
+    """An extra subcommand. ``run`` gets the parsed arguments and may be async; an int it
+    returns is the exit code. ``arguments`` declares the command's own arguments."""
+
+    run: Callable[[argparse.Namespace], Any]
+    help: str | None = None
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
 
 def run_cli(
@@ -18,9 +30,13 @@ def run_cli(
     default_port: int,
     migrations: Path | None = None,
     database_url: Callable[[], str] | None = None,
-    extra_commands: dict[str, Callable[[argparse.Namespace], Any]] | None = None,
+    extra_commands: dict[str, Command | Callable[[argparse.Namespace], Any]] | None = None,
     argv: list[str] | None = None,
 ) -> None:
+    commands = {
+        command: spec if isinstance(spec, Command) else Command(run=spec)
+        for command, spec in (extra_commands or {}).items()
+    }
     parser = argparse.ArgumentParser(prog=f"aujobs-{name}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help=f"serve the {name} HTTP API")
@@ -29,8 +45,10 @@ def run_cli(
     serve.add_argument("--workers", type=int, default=1)
     if migrations is not None:
         sub.add_parser("migrate", help="apply database migrations and exit")
-    for command in extra_commands or {}:
-        sub.add_parser(command)
+    for command, spec in commands.items():
+        command_parser = sub.add_parser(command, help=spec.help, description=spec.help)
+        if spec.arguments is not None:
+            spec.arguments(command_parser)
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -52,6 +70,8 @@ def run_cli(
         assert migrations is not None and database_url is not None
         upgrade(migrations, database_url())
     else:
-        result = (extra_commands or {})[args.command](args)
+        result = commands[args.command].run(args)
         if asyncio.iscoroutine(result):
-            asyncio.run(result)
+            result = asyncio.run(result)
+        if isinstance(result, int) and result:
+            raise SystemExit(result)

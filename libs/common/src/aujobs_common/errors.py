@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,30 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts)
 
 
+def validation_problem(errors: Sequence[Any]) -> ProblemError:
+    """The 422 for pydantic's errors: of a request, or of a model a service builds from
+    what the caller sent (``ValidationError.errors()``)."""
+    return ProblemError(
+        422,
+        "The request is not valid; see errors for each field.",
+        type_="validation-error",
+        title="Validation failed",
+        errors=[
+            FieldError(field=_loc_to_field(e.get("loc", ())), message=e.get("msg", ""), code=e.get("type"))
+            for e in errors
+        ],
+    )
+
+
+def sqlstate(exc: DBAPIError) -> str:
+    """The PostgreSQL error code behind a database error ("" when unknown)."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+    return ""
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
@@ -122,18 +148,31 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            FieldError(field=_loc_to_field(e.get("loc", ())), message=e.get("msg", ""), code=e.get("type"))
-            for e in exc.errors()
-        ]
-        return problem_response(
-            422,
-            "The request is not valid; see errors for each field.",
-            type_=PROBLEM_BASE + "validation-error",
-            title="Validation failed",
-            instance=request.url.path,
-            errors=errors,
-        )
+        return await on_problem(request, validation_problem(exc.errors()))
+
+    async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 ("data exception": a NUL character in text, a number out of
+        # range, …) is the client's input that no validator caught; 23505 (a unique key
+        # taken) is a concurrent request that got there first. Either way the transaction
+        # has rolled back, so nothing changed. Anything else is ours: 500.
+        if sqlstate(exc) == "23505":
+            return problem_response(
+                409,
+                "Another request changed the same thing at the same moment; try again.",
+                type_=PROBLEM_BASE + "conflict",
+                instance=request.url.path,
+            )
+        if sqlstate(exc).startswith("22"):
+            log.info("input the database refused", extra={"sqlstate": sqlstate(exc)})
+            return problem_response(
+                422,
+                "The request holds a value that cannot be stored (for example a NUL character "
+                "in text, or a number out of range).",
+                type_=PROBLEM_BASE + "invalid-input",
+                title="Invalid input",
+                instance=request.url.path,
+            )
+        return await on_unhandled(request, exc)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
         # Type and frames only: exception text may carry personal data or secrets.
@@ -153,6 +192,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, on_database_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_unhandled)
 
 

@@ -8,7 +8,7 @@ type string) published beside the old one until every consumer has moved (DESIGN
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
@@ -142,10 +142,27 @@ class SalaryPeriod(StrEnum):
 
 
 class JobStatus(StrEnum):
+    """draft → pending (approval) → scheduled → active → closed | expired."""
+
     draft = "draft"
+    pending = "pending"
+    scheduled = "scheduled"
     active = "active"
     closed = "closed"
     expired = "expired"
+
+
+class WorkArrangement(StrEnum):
+    on_site = "on_site"
+    hybrid = "hybrid"
+    remote = "remote"
+
+
+class SuperMode(StrEnum):
+    """Whether superannuation is paid on top of the range or included in it."""
+
+    plus_super = "plus_super"
+    package_including_super = "package_including_super"
 
 
 class JobLocation(BaseModel):
@@ -157,35 +174,101 @@ class JobLocation(BaseModel):
 
 
 class SalaryRange(BaseModel):
-    """Money is integer cents, AUD (DESIGN.md §6)."""
+    """Money is integer cents, AUD (DESIGN.md §6). ``annual_*`` is the range
+    annualised by the documented per-period rule, so consumers can filter across
+    periods."""
 
     minimum_cents: int
     maximum_cents: int
     currency: Literal["AUD"] = "AUD"
     period: SalaryPeriod = SalaryPeriod.annual
+    super_mode: SuperMode = SuperMode.plus_super
+    display_text: str | None = None
+    annual_minimum_cents: int | None = None
+    annual_maximum_cents: int | None = None
+
+
+class QuestionKind(StrEnum):
+    free_text = "free_text"
+    yes_no = "yes_no"
+    single_choice = "single_choice"
+    multi_choice = "multi_choice"
+
+
+class ScreeningQuestion(BaseModel):
+    id: str
+    kind: QuestionKind
+    prompt: str
+    options: list[str] = Field(default_factory=list)
+    required: bool = True
+    #: e.g. "work_rights" for the built-in Australian work-rights question
+    built_in: str | None = None
+
+
+class ApplicationMethodKind(StrEnum):
+    on_platform = "on_platform"
+    external = "external"
+
+
+class ApplicationMethod(BaseModel):
+    kind: ApplicationMethodKind = ApplicationMethodKind.on_platform
+    url: str | None = None
 
 
 class JobPostingSnapshot(EventPayload):
-    """The full posting as of ``version``; every job event carries it so consumers
-    can build their own read model and drop anything older than what they hold."""
+    """The full posting as of ``version``; every job state-change event carries it so
+    consumers can build their own read model and drop anything older than what they
+    hold."""
 
     event_type: ClassVar[str] = "au.jobs.job.snapshot.v1"
     job_id: uuid.UUID
     version: int
     owner_id: uuid.UUID
+    company_id: uuid.UUID | None = None
     company_name: str | None = None
+    company_verified: bool = False
     title: str
+    #: sanitised HTML (a safe subset); ``description_text`` is its plain text
     description: str
+    description_text: str | None = None
     location: JobLocation
+    work_arrangement: WorkArrangement = WorkArrangement.on_site
     salary: SalaryRange | None = None
     work_type: WorkType
     classification: str
     sub_classification: str | None = None
+    skills: list[str] = Field(default_factory=list)
+    benefits: list[str] = Field(default_factory=list)
+    screening_questions: list[ScreeningQuestion] = Field(default_factory=list)
+    application_method: ApplicationMethod = Field(default_factory=ApplicationMethod)
+    closing_date: date | None = None
     status: JobStatus
+    featured: bool = False
+    featured_from: datetime | None = None
+    featured_until: datetime | None = None
     created_at: datetime
     updated_at: datetime
+    publish_at: datetime | None = None
     published_at: datetime | None = None
+    expires_at: datetime | None = None
     closed_at: datetime | None = None
+
+
+class JobSubmitted(JobPostingSnapshot):
+    """Waiting for moderation (unverified company or flagged content)."""
+
+    event_type: ClassVar[str] = "au.jobs.job.submitted.v1"
+
+
+class JobRejected(JobPostingSnapshot):
+    """A moderator sent a pending posting back to draft; ``reason`` says why."""
+
+    event_type: ClassVar[str] = "au.jobs.job.rejected.v1"
+    reason: str | None = None
+
+
+class JobScheduled(JobPostingSnapshot):
+    event_type: ClassVar[str] = "au.jobs.job.scheduled.v1"
 
 
 class JobPublished(JobPostingSnapshot):
@@ -198,6 +281,32 @@ class JobUpdated(JobPostingSnapshot):
 
 class JobClosed(JobPostingSnapshot):
     event_type: ClassVar[str] = "au.jobs.job.closed.v1"
+
+
+class JobExpired(JobPostingSnapshot):
+    event_type: ClassVar[str] = "au.jobs.job.expired.v1"
+
+
+class JobExpiryReminder(EventPayload):
+    """Sent once, a few days before an active posting expires (not a state change)."""
+
+    event_type: ClassVar[str] = "au.jobs.job.expiry_reminder.v1"
+    job_id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    expires_at: datetime
+
+
+#: Job events that carry the full posting.
+JOB_SNAPSHOT_EVENTS: tuple[type[JobPostingSnapshot], ...] = (
+    JobSubmitted,
+    JobRejected,
+    JobScheduled,
+    JobPublished,
+    JobUpdated,
+    JobClosed,
+    JobExpired,
+)
 
 
 # ---------------------------------------------------------------- companies
@@ -265,6 +374,66 @@ class CompanyVerified(EventPayload):
     owner_ids: list[uuid.UUID]
 
 
+class ReviewPublished(EventPayload):
+    """A company review passed moderation; carries the company's new aggregate."""
+
+    event_type: ClassVar[str] = "au.jobs.review.published.v1"
+    review_id: uuid.UUID
+    company_id: uuid.UUID
+    overall: int
+    published_at: datetime
+    company_rating_average: float
+    company_review_count: int
+
+
+class ReviewUnpublished(EventPayload):
+    """A published review left the site (its author withdrew it, or reports sent it back
+    to moderation); carries the company's new aggregate."""
+
+    event_type: ClassVar[str] = "au.jobs.review.unpublished.v1"
+    review_id: uuid.UUID
+    company_id: uuid.UUID
+    reason: Literal["withdrawn", "reported"]
+    unpublished_at: datetime
+    company_rating_average: float
+    company_review_count: int
+
+
+# ---------------------------------------------------------------- applications
+
+
+class ApplicationStatus(StrEnum):
+    submitted = "submitted"
+    reviewed = "reviewed"
+    shortlisted = "shortlisted"
+    interview = "interview"
+    offer = "offer"
+    hired = "hired"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class ApplicationSubmitted(EventPayload):
+    event_type: ClassVar[str] = "au.jobs.application.submitted.v1"
+    application_id: uuid.UUID
+    job_id: uuid.UUID
+    company_id: uuid.UUID | None = None
+    applicant_id: uuid.UUID
+    submitted_at: datetime
+
+
+class ApplicationStatusChanged(EventPayload):
+    event_type: ClassVar[str] = "au.jobs.application.status_changed.v1"
+    application_id: uuid.UUID
+    job_id: uuid.UUID
+    company_id: uuid.UUID | None = None
+    applicant_id: uuid.UUID
+    previous_status: ApplicationStatus
+    status: ApplicationStatus
+    changed_by: uuid.UUID | None = None
+    changed_at: datetime
+
+
 # ---------------------------------------------------------------- notifications
 
 
@@ -289,12 +458,15 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         UserEmailVerified,
         UserPasswordResetRequested,
         UserSecurityAlert,
-        JobPublished,
-        JobUpdated,
-        JobClosed,
+        *JOB_SNAPSHOT_EVENTS,
+        JobExpiryReminder,
         CompanyUpdated,
         CompanyMemberInvited,
         CompanyVerified,
+        ReviewPublished,
+        ReviewUnpublished,
+        ApplicationSubmitted,
+        ApplicationStatusChanged,
         NotificationDelivered,
     )
 }
