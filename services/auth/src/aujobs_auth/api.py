@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aujobs_common.app import ServiceRuntime, runtime_of
+from aujobs_common.clientip import client_ip
 from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
 from aujobs_common.idempotency import run_idempotent
 from aujobs_common.pagination import Page, PageParams, page_params
@@ -89,27 +89,11 @@ def _policy(settings: AuthSettings, limit: int) -> Policy:
     )
 
 
-def _valid_ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
 def client_of(request: Request) -> Client:
     """The caller's address: the peer's, or the one the gateway forwarded when the peer
     is a trusted proxy (TRUSTED_PROXIES)."""
-    peer = request.client.host if request.client else None
-    ip = _valid_ip(peer)
     networks = runtime_of(request).extras.get("trusted_proxies", ())
-    if ip is not None and any(ipaddress.ip_address(ip) in net for net in networks):
-        forwarded = request.headers.get("x-real-ip")
-        if not forwarded and request.headers.get("x-forwarded-for"):
-            forwarded = request.headers["x-forwarded-for"].split(",")[-1]
-        ip = _valid_ip(forwarded) or ip
-    return Client(ip=ip or peer, user_agent=request.headers.get("user-agent"))
+    return Client(ip=client_ip(request, networks), user_agent=request.headers.get("user-agent"))
 
 
 def _session_id(principal: Principal) -> uuid.UUID | None:
