@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -135,10 +136,29 @@ class Service:
     def admin(self) -> dict[str, str]:
         return self.tokens.headers(roles=["admin"])
 
-    async def publish(self, payload, *, event: CloudEvent | None = None) -> CloudEvent:
-        event = event or payload.to_event(source="/services/auth", subject=str(payload.user_id))
+    async def publish(
+        self,
+        payload,
+        *,
+        event: CloudEvent | None = None,
+        source: str = "/services/auth",
+        time: datetime | None = None,
+    ) -> CloudEvent:
+        """Publish ``payload`` as ``source`` would (``time``: the event's time), or
+        ``event`` as it is (a redelivery)."""
+        if event is None:
+            subject = getattr(payload, "user_id", None) or getattr(payload, "job_id", None)
+            event = payload.to_event(source=source, subject=str(subject) if subject else None)
+            if time is not None:
+                event = event.model_copy(update={"time": time})
         await self.bus.publish(event)
         return event
+
+    async def deliveries(self, **params: Any) -> dict[str, Any]:
+        """A page of the delivery log (admin API)."""
+        r = await self.client.get("/api/v1/notifications/deliveries", params=params, headers=self.admin())
+        assert r.status_code == 200, r.text
+        return r.json()
 
 
 ServiceFactory = Callable[..., Awaitable[Service]]

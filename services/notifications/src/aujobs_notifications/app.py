@@ -9,7 +9,7 @@ from aujobs_common.bus import EventBus
 from aujobs_common.security import KeySource
 
 from .api import router
-from .consumer import USER_EVENTS, user_event_handler
+from .consumer import JOB_EVENTS, USER_EVENTS, job_event_handler, user_event_handler
 from .rendering import EmailRenderer
 from .sender import EmailSender
 from .settings import NotificationsSettings, get_settings
@@ -57,7 +57,12 @@ def create_app(
                 patterns=USER_EVENTS,
                 handler=user_event_handler(renderer, on_queued=wake_sender),
                 name="notifications.email",
-            )
+            ),
+            Subscription(
+                patterns=JOB_EVENTS,
+                handler=job_event_handler(renderer, on_queued=wake_sender),
+                name="notifications.jobs",
+            ),
         ],
         on_startup=[start_sender],
         on_shutdown=[stop_sender],

@@ -21,6 +21,10 @@ class EmailKind(StrEnum):
     password_reset = "password_reset"  # noqa: S105 (a kind of email, not a secret)
     email_verified = "email_verified"
     security_alert = "security_alert"
+    company_invitation = "company_invitation"
+    job_expiry_reminder = "job_expiry_reminder"
+    job_expired = "job_expired"
+    job_rejected = "job_rejected"
 
 
 class EmailCategory(StrEnum):
@@ -37,6 +41,10 @@ CATEGORY_OF: dict[EmailKind, EmailCategory] = {
     # A reset link is the key to the account: never suppressed.
     EmailKind.password_reset: EmailCategory.security,
     EmailKind.security_alert: EmailCategory.security,
+    EmailKind.company_invitation: EmailCategory.transactional,
+    EmailKind.job_expiry_reminder: EmailCategory.transactional,
+    EmailKind.job_expired: EmailCategory.transactional,
+    EmailKind.job_rejected: EmailCategory.transactional,
 }
 
 
@@ -67,7 +75,8 @@ class EmailMessage(NotificationsBase):
     kind: Mapped[str] = mapped_column(sa.Text)
     category: Mapped[str] = mapped_column(sa.Text)
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    to_address: Mapped[str] = mapped_column(sa.Text)
+    # None: the recipient's address is unknown (``failed`` with ``UnknownRecipient``).
+    to_address: Mapped[str | None] = mapped_column(sa.Text)
     subject: Mapped[str] = mapped_column(sa.Text)
     html: Mapped[str | None] = mapped_column(sa.Text)
     text: Mapped[str | None] = mapped_column(sa.Text)
@@ -111,3 +120,18 @@ class EmailDeliveryAttempt(NotificationsBase):
     __table_args__ = (
         sa.CheckConstraint("outcome IN ('sent', 'retry', 'failed')", name="ck_attempt_outcome"),
     )
+
+
+class Recipient(NotificationsBase):
+    """The recipient directory: a user's current address, built from the auth service's
+    user events, so events that carry only a user id (jobs) can be emailed.
+
+    ``updated_at`` is the time of the newest event applied: an older event arriving
+    late never overwrites a newer address."""
+
+    __tablename__ = "recipients"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    email: Mapped[str] = mapped_column(sa.Text)
+    verified: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))

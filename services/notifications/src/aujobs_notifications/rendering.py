@@ -4,6 +4,7 @@ kind (``templates/``), Australian English, times in Australian time."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,12 @@ def format_au_time(moment: datetime, zone: ZoneInfo) -> str:
         f"{hour}:{local.minute:02d} {meridiem} {local.tzname()}, "
         f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
     )
+
+
+def format_au_date(moment: datetime, zone: ZoneInfo) -> str:
+    """``Thursday 26 November 2026``: the local date of ``moment`` (locale-independent)."""
+    local = moment.astimezone(zone)
+    return f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
 
 
 # headline (subject "Security alert: <headline>") and what to tell the user
@@ -108,9 +115,14 @@ class EmailRenderer:
             keep_trailing_newline=True,
         )
         self.env.filters["au_time"] = lambda moment: format_au_time(moment, self.zone)
+        self.env.filters["au_date"] = lambda moment: format_au_date(moment, self.zone)
 
     def link(self, path: str, token: str) -> str:
         return f"{self.frontend_url}/{path}/{quote(token, safe='')}"
+
+    def job_link(self, job_id: uuid.UUID, action: str | None = None) -> str:
+        """The job ad's page in the employer area (renew, repost), or one of its actions."""
+        return f"{self.frontend_url}/employer/jobs/{job_id}" + (f"/{action}" if action else "")
 
     def _render(
         self, kind: EmailKind, subject: str, *, to_address: str, preheader: str, **context: Any
@@ -178,4 +190,56 @@ class EmailRenderer:
             explanation=explanation,
             occurred_at=occurred_at,
             reset_url=f"{self.frontend_url}/forgot-password",
+        )
+
+    def company_invitation(
+        self, *, to_address: str, company_name: str, token: str, expires_at: datetime
+    ) -> RenderedEmail:
+        return self._render(
+            EmailKind.company_invitation,
+            f"You're invited to join {company_name} on Australia Jobs",
+            to_address=to_address,
+            preheader=f"Accept before {format_au_time(expires_at, self.zone)}.",
+            company_name=company_name,
+            link=self.link("companies/invitations", token),
+            expires_at=expires_at,
+        )
+
+    def job_expiry_reminder(
+        self, *, to_address: str, job_id: uuid.UUID, title: str, expires_at: datetime
+    ) -> RenderedEmail:
+        return self._render(
+            EmailKind.job_expiry_reminder,
+            f"Your job ad '{title}' expires on {format_au_date(expires_at, self.zone)}",
+            to_address=to_address,
+            preheader="Renew it to keep receiving applications.",
+            title=title,
+            expires_at=expires_at,
+            link=self.job_link(job_id),
+        )
+
+    def job_expired(
+        self, *, to_address: str, job_id: uuid.UUID, title: str, expired_at: datetime
+    ) -> RenderedEmail:
+        return self._render(
+            EmailKind.job_expired,
+            f"Your job ad '{title}' has expired",
+            to_address=to_address,
+            preheader="Renew or repost it to receive applications again.",
+            title=title,
+            expired_at=expired_at,
+            link=self.job_link(job_id),
+        )
+
+    def job_rejected(
+        self, *, to_address: str, job_id: uuid.UUID, title: str, reason: str | None
+    ) -> RenderedEmail:
+        return self._render(
+            EmailKind.job_rejected,
+            f"Your job ad '{title}' wasn't approved",
+            to_address=to_address,
+            preheader="Our moderators sent it back to you. Edit it and submit it again.",
+            title=title,
+            reason=(reason or "").strip() or None,
+            link=self.job_link(job_id, "edit"),
         )

@@ -24,7 +24,7 @@ class Delivery(BaseModel):
     kind: EmailKind
     category: EmailCategory
     status: EmailStatus
-    to_address: str
+    to_address: str | None = Field(description="None when the recipient's address was unknown")
     user_id: uuid.UUID | None
     subject: str
     attempts: int

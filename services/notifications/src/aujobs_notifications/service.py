@@ -50,12 +50,15 @@ async def queue_email(
     *,
     event_id: str,
     user_id: uuid.UUID | None,
-    to_address: str,
+    to_address: str | None,
     email: RenderedEmail,
 ) -> uuid.UUID | None:
     """Queue ``email`` for ``to_address``, once per ``event_id`` (``None`` if it was
-    queued before). An unusable address is logged as ``failed`` instead of queued."""
-    usable = valid_address(to_address)
+    queued before). An unusable address, or none (``to_address=None``: the recipient is
+    not in the directory), is logged as ``failed`` at once instead of queued: retrying
+    would not find an address either."""
+    usable = to_address is not None and valid_address(to_address)
+    error = None if usable else ("UnknownRecipient" if to_address is None else "InvalidRecipient")
     values: dict[str, Any] = {
         "id": uuid7(),
         "event_id": event_id,
@@ -67,7 +70,7 @@ async def queue_email(
         "html": email.html if usable else None,
         "text": email.text if usable else None,
         "status": EmailStatus.queued.value if usable else EmailStatus.failed.value,
-        "last_error": None if usable else "InvalidRecipient",
+        "last_error": error,
     }
     inserted = await session.scalar(
         insert(EmailMessage)
@@ -80,6 +83,8 @@ async def queue_email(
         log.info("email for this event already queued", extra=extra)
     elif usable:
         log.info("email queued", extra=extra)
+    elif error == "UnknownRecipient":
+        log.warning("email not queued: recipient not in the directory", extra=extra)
     else:
         log.warning("email not queued: unusable recipient address", extra=extra)
     return inserted
