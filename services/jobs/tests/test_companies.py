@@ -14,6 +14,8 @@ from aujobs_common.testing.waiting import eventually
 from aujobs_jobs.models import CompanyInvitation
 from aujobs_jobs.schemas import normalise_abn
 
+from .support import admin, employer, is_problem, seeker
+
 COMPANY = {
     "name": "Eucalypt Software",
     "description": "We build software for Australian employers.",
@@ -37,24 +39,6 @@ async def api(start_jobs):
     async with service as client:
         client.tokens = tokens  # type: ignore[attr-defined]
         yield client
-
-
-def employer(client, user_id=None, *, email_verified=True):
-    return client.tokens.headers(user_id or uuid.uuid4(), roles=["employer"], email_verified=email_verified)
-
-
-def seeker(client):
-    return client.tokens.headers(uuid.uuid4(), roles=["job_seeker"], email_verified=True)
-
-
-def admin(client):
-    return client.tokens.headers(uuid.uuid4(), roles=["admin"], email_verified=True)
-
-
-def is_problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return response.json()
 
 
 async def make_company(api, owner, **change):
@@ -110,6 +94,16 @@ async def test_abn_is_checked_on_create_and_update(api):
 
 
 # ---------------------------------------------------------------- create and read
+
+
+async def test_text_the_database_cannot_hold_is_a_422_and_creates_nothing(api):
+    owner = uuid.uuid4()
+    for change in ({"name": "Nul\u0000 Co"}, {"description": "Friendly\u0000 people"}):
+        r = await api.post("/api/v1/companies", json={**COMPANY, **change}, headers=employer(api, owner))
+        assert is_problem(r, 422)["type"].endswith("/invalid-input")
+    assert (await api.get("/api/v1/companies")).json()["items"] == []
+    async with api.app.state.runtime.db.session() as session:  # nor an event: it rolled back
+        assert await session.scalar(sa.text("SELECT count(*) FROM outbox")) == 0
 
 
 async def test_create_makes_the_creator_owner_and_publishes_the_profile(api):

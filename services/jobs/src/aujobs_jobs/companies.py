@@ -8,6 +8,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,9 @@ from aujobs_common.security import Principal
 
 from .locations import resolve_location
 from .models import Company, CompanyInvitation, CompanyMember
+
+if TYPE_CHECKING:
+    from .service import WorkflowPolicy
 from .schemas import (
     CompanyCreate,
     CompanyOut,
@@ -87,7 +91,7 @@ async def _emit_updated(session: AsyncSession, company: Company) -> None:
     out = to_out(company)
     payload = CompanyUpdated(
         company_id=company.id,
-        **out.model_dump(exclude={"id", "locations"}),
+        **out.model_dump(exclude={"id", "locations", "logo", "rating"}),
         locations=[CompanyLocation(**loc.model_dump()) for loc in out.locations],
     )
     await enqueue(session, payload.to_event(source=SOURCE, subject=str(company.id)))
@@ -181,10 +185,22 @@ async def update_company(
     sent = data.model_dump(exclude_unset=True)
     if not sent:
         return company
+    renamed = "name" in sent and sent["name"] != company.name
     _apply_profile(company, sent, data)
     _touch(company, now)
     await _emit_updated(session, company)
+    if renamed:
+        await _postings_follow(session, company, now)
     return company
+
+
+async def _postings_follow(
+    session: AsyncSession, company: Company, now: datetime, policy: WorkflowPolicy | None = None
+) -> None:
+    """The company's postings carry its name and badge; republish them."""
+    from .service import WorkflowPolicy, company_changed  # the postings module builds on this one
+
+    await company_changed(session=session, company=company, policy=policy or WorkflowPolicy(), now=now)
 
 
 async def list_companies(*, session: AsyncSession, page: PageParams) -> tuple[list[Company], str | None]:
@@ -330,6 +346,7 @@ async def decide_verification(
     company: Company,
     approve: bool,
     reason: str | None,
+    policy: WorkflowPolicy | None = None,
     now: datetime | None = None,
 ) -> Company:
     now = now or datetime.now(UTC)
@@ -356,6 +373,7 @@ async def decide_verification(
         company.verified_at = None
     _touch(company, now)
     await _emit_updated(session, company)
+    await _postings_follow(session, company, now, policy)
     if approve:
         owners = [
             m.user_id for m in await list_members(session=session, company_id=company.id) if m.role == "owner"

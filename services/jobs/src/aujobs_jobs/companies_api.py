@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
@@ -14,10 +15,13 @@ from aujobs_common.idempotency import run_idempotent
 from aujobs_common.pagination import Page, PageParams, page_params
 from aujobs_common.security import CurrentPrincipal, Principal, require_roles
 
-from . import companies
+from . import analytics, companies, media, reviews, service
+from .models import Company
 from .schemas import (
     CompanyCreate,
     CompanyOut,
+    CompanyRating,
+    CompanyStatistics,
     CompanyUpdate,
     InvitationCreate,
     InvitationOut,
@@ -26,6 +30,26 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/companies", tags=["companies"], responses={**PROBLEM_RESPONSES})
+
+
+async def present(session: AsyncSession, rows: list[Company]) -> list[CompanyOut]:
+    """Profiles with their logo and review rating (one query for any number)."""
+    ids = [c.id for c in rows]
+    ratings = await reviews.rating_summaries(session=session, company_ids=ids)
+    out = []
+    for company in rows:
+        profile = companies.to_out(company)
+        profile.logo = media.logo_urls(company)
+        summary = ratings.get(company.id)
+        if summary is not None:
+            profile.rating = CompanyRating(average=summary.averages.overall, count=summary.review_count)
+        out.append(profile)
+    return out
+
+
+async def present_one(session: AsyncSession, company: Company) -> CompanyOut:
+    return (await present(session, [company]))[0]
+
 
 Employer = Annotated[Principal, Depends(require_roles("employer"))]
 EmployerOrAdmin = Annotated[Principal, Depends(require_roles("employer", "admin"))]
@@ -50,7 +74,7 @@ async def create_company(
 
         async def create() -> tuple[int, Any]:
             company = await companies.create_company(session=session, owner=employer, data=body)
-            return 201, companies.to_out(company)
+            return 201, await present_one(session, company)
 
         response = await run_idempotent(
             session,
@@ -71,7 +95,8 @@ async def list_companies(
 ) -> Page[CompanyOut]:
     async with runtime_of(request).db.session() as session:
         rows, next_cursor = await companies.list_companies(session=session, page=page)
-    return Page[CompanyOut](items=[companies.to_out(c) for c in rows], next_cursor=next_cursor)
+        items = await present(session, rows)
+    return Page[CompanyOut](items=items, next_cursor=next_cursor)
 
 
 @router.post(
@@ -89,7 +114,34 @@ async def accept_invitation(token: str, request: Request, employer: Employer) ->
 async def get_company(company_id: uuid.UUID, request: Request) -> CompanyOut:
     async with runtime_of(request).db.session() as session:
         company = await companies.get_company(session=session, company_id=company_id)
-        return companies.to_out(company)
+        return await present_one(session, company)
+
+
+@router.get(
+    "/{company_id}/statistics",
+    response_model=CompanyStatistics,
+    summary="Open and total jobs, applications, time to fill, rating (members and admins)",
+)
+async def company_statistics(
+    company_id: uuid.UUID, request: Request, principal: CurrentPrincipal
+) -> CompanyStatistics:
+    async with runtime_of(request).db.session() as session:
+        await companies.get_company(session=session, company_id=company_id)
+        await companies.require_member(
+            session=session, company_id=company_id, principal=principal, allow_admin=True
+        )
+        open_jobs, total_jobs = await service.company_job_counts(session=session, company_id=company_id)
+        hiring = await analytics.company_hiring_figures(session=session, company_id=company_id)
+        rating = await reviews.rating_summary(session=session, company_id=company_id)
+    return CompanyStatistics(
+        company_id=company_id,
+        open_jobs=open_jobs,
+        total_jobs=total_jobs,
+        applications_received=hiring.applications_received,
+        jobs_filled=hiring.jobs_filled,
+        average_time_to_fill_days=hiring.average_time_to_fill_days,
+        rating=CompanyRating(average=rating.averages.overall, count=rating.review_count),
+    )
 
 
 @router.patch(
@@ -105,7 +157,7 @@ async def update_company(
             session=session, company_id=company_id, principal=principal, allow_admin=True
         )
         company = await companies.update_company(session=session, company=company, data=body)
-        out = companies.to_out(company)
+        out = await present_one(session, company)
     runtime.events_committed()
     return out
 
@@ -173,7 +225,7 @@ async def request_verification(company_id: uuid.UUID, request: Request, employer
             session=session, company_id=company_id, principal=employer, roles=("owner",)
         )
         company = await companies.request_verification(session=session, company=company)
-        out = companies.to_out(company)
+        out = await present_one(session, company)
     runtime.events_committed()
     return out
 
@@ -190,8 +242,12 @@ async def decide_verification(
     async with runtime.db.transaction() as session:
         company = await companies.get_company(session=session, company_id=company_id, for_update=True)
         company = await companies.decide_verification(
-            session=session, company=company, approve=body.approve, reason=body.reason
+            session=session,
+            company=company,
+            approve=body.approve,
+            reason=body.reason,
+            policy=runtime.extras.get("workflow_policy"),
         )
-        out = companies.to_out(company)
+        out = await present_one(session, company)
     runtime.events_committed()
     return out

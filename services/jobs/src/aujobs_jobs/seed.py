@@ -1,26 +1,31 @@
-"""Demo data for ``make run``: a few hundred realistic Australian job postings,
-created and published through the service layer so their events flow to search
-like any other posting's. Deterministic (seeded RNG), and skipped when jobs exist."""
+"""Demo data for ``make run``: a dozen verified Australian companies and a few hundred
+realistic postings of theirs, created, verified and published through the service
+layer so their events flow to search like any other's. Deterministic (seeded RNG), and
+skipped when jobs exist."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aujobs_common.db import Database
-from aujobs_common.events import SalaryPeriod, WorkType
+from aujobs_common.events import CompanySize, SalaryPeriod, WorkType
 from aujobs_common.reference import find_locality
 from aujobs_common.security import Principal
 
-from . import service
-from .models import JobPosting
-from .schemas import JobCreate, LocationIn, SalaryIn
+from . import companies, service
+from .models import Company, JobPosting
+from .schemas import ABN_WEIGHTS, CompanyCreate, JobCreate, LocationIn, SalaryIn
 from .settings import JobsSettings
 
-# (classification, sub-classification, title, pay min, pay max, period)
+# (classification, sub-classification, title, pay min, pay max, period). Pay is jittered
+# by up to -8 %, so hourly minima stay at $27.12 or more: above the minimum wage, which
+# would otherwise hold the posting for moderation (moderation.py).
 ROLES: list[tuple[str, str, str, float, float, str]] = [
     (
         "Accounting",
@@ -128,7 +133,7 @@ ROLES: list[tuple[str, str, str, float, float, str]] = [
     ("Healthcare & Medical", "Pharmacy", "Hospital Pharmacist", 95_000, 115_000, "annual"),
     ("Hospitality & Tourism", "Chefs/Cooks", "Chef de Partie", 65_000, 75_000, "annual"),
     ("Hospitality & Tourism", "Bar & Beverage Staff", "Bartender", 28, 33, "hourly"),
-    ("Hospitality & Tourism", "Waiting Staff", "Barista and Waiter", 27, 31, "hourly"),
+    ("Hospitality & Tourism", "Waiting Staff", "Barista and Waiter", 28, 32, "hourly"),
     (
         "Human Resources & Recruitment",
         "Recruitment - Internal",
@@ -245,7 +250,7 @@ ROLES: list[tuple[str, str, str, float, float, str]] = [
         85_000,
         "annual",
     ),
-    ("Retail & Consumer Products", "Retail Assistants", "Retail Sales Assistant", 26, 29, "hourly"),
+    ("Retail & Consumer Products", "Retail Assistants", "Retail Sales Assistant", 28, 31, "hourly"),
     ("Retail & Consumer Products", "Management - Store", "Store Manager", 75_000, 90_000, "annual"),
     ("Sales", "New Business Development", "Business Development Manager", 120_000, 150_000, "annual"),
     ("Sales", "Sales Representatives/Consultants", "Sales Representative", 70_000, 85_000, "annual"),
@@ -265,7 +270,7 @@ ROLES: list[tuple[str, str, str, float, float, str]] = [
         160_000,
         "annual",
     ),
-    ("Self Employment", "Self Employment", "Independent Rideshare Driver Partner", 300, 600, "daily"),
+    ("Self Employment", "Self Employment", "Owner-Driver Courier Partner", 300, 600, "daily"),
     ("Sport & Recreation", "Fitness & Personal Training", "Personal Trainer", 32, 45, "hourly"),
     ("Trades & Services", "Electricians", "A-Grade Electrician", 45, 55, "hourly"),
     ("Trades & Services", "Plumbers", "Licensed Plumber", 42, 52, "hourly"),
@@ -312,39 +317,189 @@ PLACES: list[tuple[str, str, int]] = [
     ("Alice Springs", "NT", 1),
 ]
 
-# Fictional employers by classification, so a nurse is hired by a health provider.
-COMPANIES: dict[str, list[str]] = {
-    "Accounting": ["Banksia Chartered Accountants", "Harbourside Advisory"],
-    "Administration & Office Support": ["Harbourside Group", "Wattle Business Services"],
-    "Advertising, Arts & Media": ["Boomerang Media", "Southerly Studios"],
-    "Banking & Financial Services": ["Banksia Financial", "Tasman Mutual Bank"],
-    "Call Centre & Customer Service": ["Koala Energy Retail", "Tasman Telco"],
-    "CEO & General Management": ["Murray River Foods", "Outback Energy"],
-    "Community Services & Development": ["Waratah Community Care", "Lighthouse Youth Services"],
-    "Construction": ["Bluegum Constructions", "Ironbark Builders"],
-    "Consulting & Strategy": ["Great Southern Consulting", "Meridian Advisory"],
-    "Design & Architecture": ["Sandstone Architects", "Jacaranda Design Studio"],
-    "Education & Training": ["Wattle Education", "Riverbank Grammar School"],
-    "Engineering": ["Tasman Engineering", "Snowy Range Engineering"],
-    "Farming, Animals & Conservation": ["Riverina Growers", "Gumtree Veterinary Hospital"],
-    "Government & Defence": ["Department of Regional Services", "City of Harbourside Council"],
-    "Healthcare & Medical": ["Southern Cross Health", "Coastal Private Hospital"],
-    "Hospitality & Tourism": ["Coral Coast Hospitality", "Laneway Espresso Bar"],
-    "Human Resources & Recruitment": ["Anzac People Partners", "Harbourside Group"],
-    "Information & Communication Technology": ["Eucalypt Software", "Platypus Labs", "Kookaburra Cloud"],
-    "Insurance & Superannuation": ["Southern Cross Super", "Tasman Insurance"],
-    "Legal": ["Great Dividing Legal", "Macquarie Street Lawyers"],
-    "Manufacturing, Transport & Logistics": ["Koala Logistics", "Hume Freight"],
-    "Marketing & Communications": ["Boomerang Marketing", "Kookaburra Retail"],
-    "Mining, Resources & Energy": ["Red Centre Mining", "Pilbara Iron Resources"],
-    "Real Estate & Property": ["Anzac Property Partners", "Bayside Realty"],
-    "Retail & Consumer Products": ["Kookaburra Retail", "Wombat Outdoor Supplies"],
-    "Sales": ["Tasman Telco", "Outback Energy"],
-    "Science & Technology": ["Platypus Labs", "Southern Ocean Research Institute"],
-    "Self Employment": ["Jumpa Rides"],
-    "Sport & Recreation": ["Aquatic & Fitness Centres Australia", "Bondi Strength Club"],
-    "Trades & Services": ["Sparky Bros Electrical", "Ironbark Builders", "Harbour City Plumbing"],
-}
+# Fictional employers: a dozen Australian companies covering the 30 classifications
+# (``hires``), so a nurse is hired by a health provider. ABNs are made valid from a
+# nine-digit serial by the checksum rule (``demo_abn``); they belong to nobody.
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    name: str
+    industry: str
+    size: CompanySize
+    head_office: tuple[str, str]
+    abn_serial: str
+    about: str
+    hires: tuple[str, ...]
+    benefits: tuple[str, ...] = ()
+
+    @property
+    def website(self) -> str:
+        return "https://" + "".join(c for c in self.name.lower() if c.isalnum()) + ".example"
+
+
+DEMO_COMPANIES: list[DemoCompany] = [
+    DemoCompany(
+        "Eucalypt Software",
+        "Information & Communication Technology",
+        CompanySize.medium,
+        ("Parramatta", "NSW"),
+        "824753556",
+        "Australian-built software for councils, schools and health services.",
+        ("Information & Communication Technology", "Design & Architecture", "Science & Technology"),
+        ("Hybrid work", "Learning budget", "Extra week of leave"),
+    ),
+    DemoCompany(
+        "Southern Cross Health",
+        "Healthcare & Medical",
+        CompanySize.enterprise,
+        ("Melbourne", "VIC"),
+        "418230917",
+        "A not-for-profit network of hospitals, clinics and community health centres.",
+        ("Healthcare & Medical", "Community Services & Development"),
+        ("Salary packaging", "Paid parental leave", "Employee assistance program"),
+    ),
+    DemoCompany(
+        "Banksia Financial Group",
+        "Banking & Financial Services",
+        CompanySize.very_large,
+        ("Sydney", "NSW"),
+        "306115842",
+        "A customer-owned bank, insurer and super fund serving two million members.",
+        (
+            "Banking & Financial Services",
+            "Accounting",
+            "Insurance & Superannuation",
+            "Call Centre & Customer Service",
+        ),
+        ("Discounted home loans", "Bonus scheme", "Volunteering days"),
+    ),
+    DemoCompany(
+        "Ironbark Builders",
+        "Construction",
+        CompanySize.large,
+        ("Brisbane City", "QLD"),
+        "557204318",
+        "Commercial and residential builders across South East Queensland since 1987.",
+        ("Construction", "Trades & Services", "Engineering"),
+        ("Company vehicle", "RDO every second Friday", "Apprentice mentoring"),
+    ),
+    DemoCompany(
+        "Red Centre Mining",
+        "Mining, Resources & Energy",
+        CompanySize.very_large,
+        ("Perth", "WA"),
+        "690341275",
+        "Iron ore, lithium and gold operations in the Pilbara and the Goldfields.",
+        ("Mining, Resources & Energy", "Engineering", "Science & Technology"),
+        ("FIFO roster 8/6", "Site allowances", "Flights from Perth"),
+    ),
+    DemoCompany(
+        "Coral Coast Hospitality",
+        "Hospitality & Tourism",
+        CompanySize.large,
+        ("Cairns", "QLD"),
+        "172093648",
+        "Resorts, restaurants and reef tours from Cairns to the Whitsundays.",
+        ("Hospitality & Tourism", "Sport & Recreation"),
+        ("Staff meals", "Accommodation assistance", "Discounted stays"),
+    ),
+    DemoCompany(
+        "Kookaburra Retail",
+        "Retail & Consumer Products",
+        CompanySize.enterprise,
+        ("Melbourne", "VIC"),
+        "845126093",
+        "Homewares and outdoor stores in every state, and a busy online shop.",
+        (
+            "Retail & Consumer Products",
+            "Marketing & Communications",
+            "Sales",
+            "Advertising, Arts & Media",
+            "Call Centre & Customer Service",
+        ),
+        ("Staff discount", "Career pathways", "Birthday leave"),
+    ),
+    DemoCompany(
+        "Koala Logistics",
+        "Manufacturing, Transport & Logistics",
+        CompanySize.larger,
+        ("Newcastle", "NSW"),
+        "263908154",
+        "Warehousing, line haul and last-mile delivery along the east coast.",
+        ("Manufacturing, Transport & Logistics", "Self Employment"),
+        ("Overtime rates", "Licence upgrades paid", "Safety-first culture"),
+    ),
+    DemoCompany(
+        "Wattle Education",
+        "Education & Training",
+        CompanySize.larger,
+        ("Canberra", "ACT"),
+        "731560429",
+        "Early learning centres, schools and youth programs in the ACT and NSW.",
+        ("Education & Training", "Community Services & Development"),
+        ("School-holiday leave", "Professional development", "Salary packaging"),
+    ),
+    DemoCompany(
+        "Harbourside Group",
+        "CEO & General Management",
+        CompanySize.large,
+        ("North Sydney", "NSW"),
+        "409817362",
+        "A family-owned group in property, business services and people services.",
+        (
+            "CEO & General Management",
+            "Administration & Office Support",
+            "Human Resources & Recruitment",
+            "Real Estate & Property",
+        ),
+        ("Flexible hours", "Wellbeing allowance", "End-of-trip facilities"),
+    ),
+    DemoCompany(
+        "Great Southern Advisory",
+        "Consulting & Strategy",
+        CompanySize.medium,
+        ("Adelaide", "SA"),
+        "598273640",
+        "Strategy, legal and policy advice for governments and growing businesses.",
+        ("Consulting & Strategy", "Government & Defence", "Legal"),
+        ("Hybrid work", "Study leave", "Paid professional memberships"),
+    ),
+    DemoCompany(
+        "Riverina Growers",
+        "Farming, Animals & Conservation",
+        CompanySize.small,
+        ("Wagga Wagga", "NSW"),
+        "127649835",
+        "A growers' cooperative of orchards, vineyards and livestock farms.",
+        ("Farming, Animals & Conservation",),
+        ("On-farm accommodation", "Seasonal bonus", "Produce to take home"),
+    ),
+]
+
+
+def demo_abn(serial: str) -> str:
+    """A valid ABN ending in the nine-digit ``serial``: the two leading digits are
+    chosen so that the checksum (schemas.normalise_abn) holds."""
+    weighted = sum(w * int(d) for w, d in zip(ABN_WEIGHTS[2:], serial, strict=True))
+    prefix = -weighted % 89 + 10  # (d1 - 1) * 10 + d2 == prefix - 10, which is -weighted mod 89
+    abn = f"{prefix}{serial}"
+    return f"{abn[:2]} {abn[2:5]} {abn[5:8]} {abn[8:]}"
+
+
+def _company_data(company: DemoCompany) -> CompanyCreate:
+    suburb, state = company.head_office
+    return CompanyCreate(
+        name=company.name,
+        description=company.about,
+        website=company.website,
+        industry=company.industry,
+        size=company.size,
+        locations=[LocationIn(suburb=suburb, state=state)],
+        benefits=list(company.benefits),
+        abn=demo_abn(company.abn_serial),
+    )
+
 
 BLURBS = [
     "Join a friendly, high-performing team that values flexibility and growth.",
@@ -366,7 +521,13 @@ def _description(title: str, company: str, suburb: str, rng: random.Random) -> s
     return " ".join(lines)
 
 
-def demo_postings(count: int, seed: int = 2026) -> list[JobCreate]:
+def hiring(classification: str) -> list[str]:
+    """The demo companies that advertise in ``classification``."""
+    return [c.name for c in DEMO_COMPANIES if classification in c.hires]
+
+
+def demo_postings(count: int, company_ids: dict[str, uuid.UUID], seed: int = 2026) -> list[JobCreate]:
+    """``count`` postings of the demo companies (``company_ids`` by name)."""
     rng = random.Random(seed)
     places = [p for p in PLACES if find_locality(p[0], p[1])]
     weights = [p[2] for p in places]
@@ -374,7 +535,7 @@ def demo_postings(count: int, seed: int = 2026) -> list[JobCreate]:
     for _ in range(count):
         classification, sub, title, low, high, period = rng.choice(ROLES)
         suburb, state, _w = rng.choices(places, weights)[0]
-        company = rng.choice(COMPANIES[classification])
+        company = rng.choice(hiring(classification))
         factor = rng.uniform(0.92, 1.08)
         lo, hi = (
             round(low * factor, 2 if period == "hourly" else 0),
@@ -385,6 +546,7 @@ def demo_postings(count: int, seed: int = 2026) -> list[JobCreate]:
         )
         out.append(
             JobCreate(
+                company_id=company_ids[company],
                 title=title,
                 description=_description(title, company, suburb, rng),
                 location=LocationIn(suburb=suburb, state=state),
@@ -394,17 +556,43 @@ def demo_postings(count: int, seed: int = 2026) -> list[JobCreate]:
                 work_type=work_type,
                 classification=classification,
                 sub_classification=sub if sub else None,
-                company_name=company,
             )
         )
     return out
 
 
+async def _demo_companies(session: AsyncSession, owner: Principal, now: datetime) -> dict[str, uuid.UUID]:
+    """The demo companies owned by ``owner``, created and verified (as an admin would)
+    where missing; their ids by name."""
+    existing = {
+        c.name: c.id
+        for c in await session.scalars(
+            sa.select(Company).where(
+                Company.created_by == owner.user_id, Company.name.in_([c.name for c in DEMO_COMPANIES])
+            )
+        )
+    }
+    joined = now - timedelta(days=90)
+    for demo in DEMO_COMPANIES:
+        if demo.name in existing:
+            continue
+        company = await companies.create_company(
+            session=session, owner=owner, data=_company_data(demo), now=joined
+        )
+        await companies.request_verification(session=session, company=company, now=joined)
+        await companies.decide_verification(
+            session=session, company=company, approve=True, reason=None, now=joined + timedelta(days=1)
+        )
+        existing[demo.name] = company.id
+    return existing
+
+
 async def seed_demo_jobs(
     settings: JobsSettings, *, owner_id: uuid.UUID | None = None, count: int = 300, db: Database | None = None
 ) -> int:
-    """Create and publish ``count`` demo postings unless the database has jobs already.
-    Returns how many were created."""
+    """Create the demo companies (verified, owned by ``owner_id``) and publish ``count``
+    demo postings of theirs, unless the database has jobs already. Returns how many
+    postings were created."""
     own_db = db is None
     db = db or Database(settings.database_url)
     try:
@@ -416,12 +604,13 @@ async def seed_demo_jobs(
         )
         now = datetime.now(UTC)
         rng = random.Random(7)
-        postings = demo_postings(count)
         async with db.transaction() as session:
+            company_ids = await _demo_companies(session, owner, now)
+            postings = demo_postings(count, company_ids)
             for i, data in enumerate(postings):
-                # Spread publication dates over the last four weeks.
-                published = now - timedelta(minutes=rng.randint(0, 28 * 24 * 60), seconds=i)
-                job = await service.create_job(session=session, owner=owner, data=data, now=published)
+                # Spread over the last three weeks: none is near its 30-day expiry yet.
+                published = now - timedelta(minutes=rng.randint(0, 21 * 24 * 60), seconds=i)
+                job = await service.create_job(session=session, principal=owner, data=data, now=published)
                 await service.publish_job(session=session, job=job, now=published)
         return len(postings)
     finally:
