@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aujobs_common.bus.memory import InMemoryBus
 from aujobs_common.events import (
     JobClosed,
     JobLocation,
@@ -17,11 +16,9 @@ from aujobs_common.events import (
     SalaryRange,
     WorkType,
 )
-from aujobs_common.migrations import upgrade_async
-from aujobs_common.testing.apps import running
 from aujobs_common.testing.waiting import eventually
-from aujobs_search.app import MIGRATIONS, create_app
-from aujobs_search.settings import SearchSettings
+
+from .search_support import started_search
 
 
 def posting(event=JobPublished, *, job_id=None, version=2, title="Registered Nurse", **changes):
@@ -51,14 +48,8 @@ def posting(event=JobPublished, *, job_id=None, version=2, title="Registered Nur
 
 @pytest.fixture
 async def search(fresh_database_url):
-    await upgrade_async(MIGRATIONS, fresh_database_url)
-    bus = InMemoryBus(retry_base_ms=10)
-    app = create_app(SearchSettings(database_url=fresh_database_url), bus=bus)
-    await bus.start()
-    async with running(app) as client:
-        client.bus = bus  # type: ignore[attr-defined]
+    async with started_search(fresh_database_url) as client:
         yield client
-    await bus.close()
 
 
 async def publish(client, payload):
@@ -85,6 +76,19 @@ async def test_published_job_is_found_by_keyword_with_snippet(search):
     # Stemming: "nursing" matches "Nurse".
     assert (await hits(search, q="nursing"))["total"] == 1
     assert (await hits(search, q="plumber"))["total"] == 0
+
+
+async def test_the_plain_text_is_indexed_not_the_html(search):
+    job = posting(
+        title="Barista",
+        description="<p>Pour <strong>espresso</strong> for a busy cafe.</p>",
+        description_text="Pour espresso for a busy cafe.",
+    )
+    await publish(search, job)
+    await eventually(lambda: _total_is(search, 1, q="espresso"))
+    assert (await hits(search, q="strong"))["total"] == 0
+    snippet = (await hits(search, q="espresso"))["items"][0]["snippet"] or ""
+    assert "<strong>" not in snippet and "<p>" not in snippet
 
 
 async def test_older_event_never_overwrites_newer_and_redelivery_is_harmless(search):

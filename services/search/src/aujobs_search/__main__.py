@@ -1,6 +1,7 @@
-from aujobs_common.cli import run_cli
+from aujobs_common.cli import Command, run_cli
 
 from .app import MIGRATIONS
+from .rebuild import arguments, rebuild_command
 from .settings import get_settings
 
 
@@ -11,6 +12,14 @@ def main() -> None:
         default_port=8003,
         migrations=MIGRATIONS,
         database_url=lambda: get_settings().database_url,
+        extra_commands={
+            "rebuild": Command(
+                run=rebuild_command,
+                help="rebuild the search index from the jobs service's export, without downtime "
+                "(admin token in SEARCH_REBUILD_TOKEN)",
+                arguments=arguments,
+            )
+        },
     )
 
 
