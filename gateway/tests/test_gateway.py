@@ -471,6 +471,8 @@ async def test_protected_route_without_token_is_401(gw: GatewayUnderTest) -> Non
     assert body["type"].endswith("authentication-required")
     assert_problem(await gw.client.post("/api/v1/jobs", json={}), 401)
     assert_problem(await gw.client.delete("/api/v1/jobs/1"), 401)
+    assert_problem(await gw.client.post("/api/v1/jobs/1/publish"), 401)
+    assert_problem(await gw.client.post("/api/v1/jobs/1/apply-start/x"), 401)
     # linking and the linked identities need a signed-in user (only GET google* is public)
     assert_problem(await gw.client.post("/api/v1/auth/google/link"), 401)
     assert_problem(await gw.client.get("/api/v1/auth/identities"), 401)
@@ -483,6 +485,8 @@ async def test_public_routes_need_no_token(gw: GatewayUnderTest) -> None:
         ("GET", "/api/v1/jobs"),
         ("GET", "/api/v1/jobs/123"),
         ("HEAD", "/api/v1/jobs/123"),
+        ("POST", "/api/v1/jobs/123/apply-start"),
+        ("POST", "/api/v1/search/clicks"),
         ("GET", "/api/v1/search/suggest?q=a"),
         ("POST", "/api/v1/auth/register"),
         ("POST", "/api/v1/auth/reset-password/tok"),

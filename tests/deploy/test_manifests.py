@@ -540,7 +540,7 @@ def check_environment(resources: list[Resource]) -> list[str]:
     expected = {
         "auth": shared
         | {"DATABASE_URL", "AMQP_URL", "AUTH_KEY_ENCRYPTION_SECRET", "ACCESS_TOKEN_TTL_SECONDS"},
-        "jobs": shared | {"DATABASE_URL", "AMQP_URL"},
+        "jobs": shared | {"DATABASE_URL", "AMQP_URL", "FRONTEND_URL", "PUBLIC_API_URL", "TRUSTED_PROXIES"},
         "search": shared | {"DATABASE_URL", "AMQP_URL", "SEARCH_BACKEND", "OPENSEARCH_URL"},
         "notifications": shared | {"DATABASE_URL", "AMQP_URL", "SMTP_URL", "FRONTEND_URL", "MAIL_FROM"},
         "gateway": shared

@@ -65,6 +65,10 @@ class Topology:
         )
 
     @property
+    def search_cache_prefix(self) -> str:
+        return f"{self.exchange}:search"
+
+    @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
 
@@ -92,6 +96,8 @@ class Topology:
         )
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
+        if name == "search":  # this topology's own cached results
+            env["SEARCH_CACHE_PREFIX"] = self.search_cache_prefix
         if name == "gateway":
             routes = {s: self.service_url(s) for s in SERVICES}
             routes["companies"] = self.service_url("jobs")  # companies live in the jobs service
@@ -166,7 +172,8 @@ class Topology:
 
     async def remove_resources(self) -> None:
         """Drop what an isolated topology created: its databases, queues and exchange,
-        and its rate-limit keys in Redis (``RATE_LIMIT_KEY_PREFIX`` of ``extra_env``)."""
+        its cached search results and its rate-limit keys in Redis (``RATE_LIMIT_KEY_PREFIX``
+        of ``extra_env``)."""
         for name in SERVICES:
             with contextlib.suppress(Exception):
                 await drop_database(self.postgres_admin_url, self.database_prefix + name)
@@ -182,14 +189,15 @@ class Topology:
                             await channel.close()
                 channel = await connection.channel()
                 await channel.exchange_delete(self.exchange)
-        prefix = self.extra_env.get("RATE_LIMIT_KEY_PREFIX")
-        if self.redis_url and prefix:
+        prefixes = [self.search_cache_prefix, self.extra_env.get("RATE_LIMIT_KEY_PREFIX")]
+        if self.redis_url:
             with contextlib.suppress(Exception):
                 redis = Redis.from_url(self.redis_url)
                 try:
-                    keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=500)]
-                    if keys:
-                        await redis.delete(*keys)
+                    for prefix in filter(None, prefixes):
+                        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=500)]
+                        if keys:
+                            await redis.delete(*keys)
                 finally:
                     await redis.aclose()
 

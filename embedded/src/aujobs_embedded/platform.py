@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -53,6 +55,10 @@ class EmbeddedConfig:
     postgres_admin_url: str | None = None
     seed_jobs: int = 300
     gateway: GatewaySettings = field(default_factory=lambda: GatewaySettings(redis_url=None))
+    # The jobs service's now (scheduled publishes, expiry). Tests pass one they move, and
+    # then run the posting workflow themselves (``services["jobs"].state.runtime
+    # .extras["workflow"].run_once()``): its background loop is off.
+    clock: Callable[[], datetime] | None = None
 
 
 @dataclass
@@ -93,9 +99,13 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
     apps: dict[str, FastAPI] = {"auth": auth}
     for name in ("jobs", "search", "notifications"):
         settings_cls, factory, _ = SERVICES[name]
-        extra = {"smtp_url": mail.url} if name == "notifications" else {}
+        extra: dict[str, object] = {"smtp_url": mail.url} if name == "notifications" else {}
+        options = {}
+        if name == "jobs" and config.clock is not None:
+            options["clock"] = config.clock
+            extra["workflow_poll_interval_s"] = 0
         apps[name] = factory(
-            settings_cls(database_url=urls[name], amqp_url=None, **extra), bus=bus, key_source=keys
+            settings_cls(database_url=urls[name], amqp_url=None, **extra), bus=bus, key_source=keys, **options
         )
         transports[name] = httpx.ASGITransport(app=apps[name], raise_app_exceptions=False)
     transports["companies"] = transports["jobs"]  # companies live in the jobs service

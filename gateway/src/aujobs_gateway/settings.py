@@ -35,8 +35,12 @@ DEFAULT_PUBLIC_ROUTES: list[str] = [
     "GET /api/v1/jobs/*",
     "GET /api/v1/companies",
     "GET /api/v1/companies/*",
+    # a job seeker (signed in or not) starting an application: per-posting analytics
+    "POST /api/v1/jobs/*/apply-start",
     "GET /api/v1/search",
     "GET /api/v1/search/*",
+    # a job seeker clicking a search result: anonymous click-through for search quality
+    "POST /api/v1/search/clicks",
     "GET /.well-known/jwks.json",
     # forward-compatible: endpoints the auth service is going to offer
     "POST /api/v1/auth/request-reset",
