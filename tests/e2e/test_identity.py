@@ -1,6 +1,7 @@
 """Identity end to end on the distributed platform (issue 3): sign in with Google against
 a local OpenID provider, logout, password reset with the real email and the
-email-verification gate, all through the gateway only, as a browser and a frontend do.
+email-verification gate, all through the gateway only, as a browser and a frontend do;
+and the operator's ``aujobs-auth grant-admin`` that makes the first admin.
 
 The topology's auth service is configured for the module's local provider
 (``oidc_provider``, GOOGLE_*/LINKEDIN_*), and its OAuth callbacks come back through the
@@ -211,11 +212,46 @@ async def test_password_reset_with_the_real_email(frontend, gateway_http, helper
     assert not [m for m in await frontend.mail() if m["to"].endswith(unknown_email)]
 
 
-async def test_unverified_employer_cannot_publish(frontend, gateway_http, helpers):
-    employer = await frontend.signup("employer", verified=False)
-    assert employer.tokens["user"]["email_verified"] is False
-    draft = await frontend.create_job(employer, f"Data Engineer {helpers.word()}")
-    r = await gateway_http.post(f"/api/v1/jobs/{draft['id']}/publish", headers=employer.headers)
-    helpers.assert_problem(r, 403)
-    job = await gateway_http.get(f"/api/v1/jobs/{draft['id']}", headers=employer.headers)
+async def test_unverified_employer_cannot_publish(frontend, employer, gateway_http, helpers):
+    recruiter = await frontend.signup("employer", verified=False)
+    assert recruiter.tokens["user"]["email_verified"] is False
+    # creating a company needs a verified email; joining one as a recruiter does not
+    refused = await gateway_http.post(
+        "/api/v1/companies", json=helpers.company_body("Unverified Pty Ltd"), headers=recruiter.headers
+    )
+    assert helpers.assert_problem(refused, 403)["type"].endswith("email-not-verified")
+    company = await frontend.company_for(employer)
+    await frontend.add_recruiter(employer, company["id"], recruiter)
+    draft = await frontend.create_job(recruiter, f"Data Engineer {helpers.word()}", company_id=company["id"])
+    r = await gateway_http.post(f"/api/v1/jobs/{draft['id']}/publish", headers=recruiter.headers)
+    assert helpers.assert_problem(r, 403)["type"].endswith("email-not-verified")
+    job = await gateway_http.get(f"/api/v1/jobs/{draft['id']}", headers=recruiter.headers)
     assert job.status_code == 200 and job.json()["status"] == "draft"
+
+
+async def test_grant_admin_from_the_command_line_signs_the_account_out_at_the_gateway(
+    topology, frontend, gateway_http, helpers
+):
+    """The operator's way to the first admin: ``aujobs-auth grant-admin EMAIL`` with the
+    auth service's environment; the account's live token is refused at once, and the
+    next sign-in carries the role the admin endpoints ask for."""
+    account = await frontend.signup("employer")
+    audit = await gateway_http.get("/api/v1/auth/audit", headers=account.headers)
+    helpers.assert_problem(audit, 403)
+
+    unknown = await helpers.run_auth_cli(topology, "grant-admin", f"nobody.{uuid.uuid4().hex}@example.com")
+    assert unknown.returncode == 1 and "no account" in unknown.stdout, (unknown.stdout, unknown.stderr)
+
+    done = await helpers.run_auth_cli(topology, "grant-admin", account.email)
+    assert done.returncode == 0 and account.email in done.stdout, (done.stdout, done.stderr)
+    refused = await gateway_http.get("/api/v1/auth/me", headers=account.headers)
+    assert "revoked" in helpers.assert_problem(refused, 401)["detail"]
+
+    await frontend.login(account)
+    assert account.tokens["user"]["roles"] == ["admin", "employer"]
+    audit = await gateway_http.get(
+        "/api/v1/auth/audit", params={"kind": "role_changed", "user_id": account.id}, headers=account.headers
+    )
+    assert audit.status_code == 200, audit.text
+    [entry] = audit.json()["items"]
+    assert entry["actor_id"] is None and entry["detail"]["via"] == "cli"
