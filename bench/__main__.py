@@ -13,9 +13,17 @@ or ``TEST_DATABASE_URL``, ``AMQP_URL``, ``REDIS_URL`` override the local default
    jobs service and through the gateway (which verifies the token, checks the denylist
    and the rate limits in Redis, and proxies), 16 concurrent clients for 10 s each.
 
+3. **search at scale** (:mod:`bench.search`, skipped with ``--search-postings 0``):
+   200,000 generated postings (:mod:`bench.postings`) loaded straight into the search
+   index (setup, timed but not a figure); index throughput of ``job.published`` events
+   sent onto RabbitMQ; and a mixed query set (keyword, keyword + radius, filters only,
+   facets off, page 10, and a cached one) through the gateway and straight to the search
+   service, 16 concurrent clients: req/s and p50/p95/p99 per kind and overall.
+
 Each figure is printed beside ``bench/baseline.json``; one worse by more than 25 % is
 flagged (the exit code stays 0: a shared 2-core machine is noisy). ``--record`` writes
-the figures of this run as the new baseline.
+the figures of this run as the new baseline (keeping those of skipped parts);
+``--record-new`` only adds the figures the baseline lacks.
 
 The load generator runs on the same machine as the platform, so on few cores the
 absolute numbers are a floor, not a capacity estimate; the comparison is what matters.
@@ -25,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -45,8 +52,13 @@ from typing import Any
 
 import httpx
 
+from aujobs_auth.bootstrap import grant_admin
+from aujobs_common.db import Database
 from aujobs_embedded.distributed import Topology
 from aujobs_notifications.devmail import DevMailbox, DevMailSink
+
+from .search import SEARCH_PATH, SearchReport, overall, search_bench
+from .stats import LoadResult, alternating_load, percentile
 
 BASELINE = Path(__file__).with_name("baseline.json")
 REGRESSION = 0.25
@@ -54,15 +66,6 @@ POLL_INTERVAL = 0.010
 
 
 # -- figures ---------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (``p`` in 0..100)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass
@@ -91,16 +94,24 @@ def word() -> str:
     return "bq" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
 
 
-def job_body(title: str) -> dict[str, Any]:
+def job_body(title: str, company_id: str) -> dict[str, Any]:
     return {
+        "company_id": company_id,
         "title": title,
         "description": "A benchmark posting: build and run the services behind a job board.",
         "location": {"suburb": "Parramatta", "state": "NSW", "postcode": "2150"},
         "salary": {"minimum_cents": 12_000_000, "maximum_cents": 15_000_000, "period": "annual"},
         "work_type": "full_time",
         "classification": "Information & Communication Technology",
-        "company_name": "Bench Pty Ltd",
     }
+
+
+COMPANY = {
+    "name": "Bench Pty Ltd",
+    "industry": "Information & Communication Technology",
+    "abn": "51 824 753 556",
+    "locations": [{"suburb": "Parramatta", "state": "NSW", "postcode": "2150"}],
+}
 
 
 def check(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -119,10 +130,12 @@ VERIFY_LINK = re.compile(r"/verify-email/([A-Za-z0-9_\-]+)")
 
 
 class Client:
-    def __init__(self, http: httpx.AsyncClient, mailbox: DevMailbox) -> None:
+    def __init__(self, http: httpx.AsyncClient, mailbox: DevMailbox, auth_database_url: str) -> None:
         self.http = http
         self.mailbox = mailbox
+        self.auth_database_url = auth_database_url
         self.headers: dict[str, str] = {}
+        self.company_id = ""
 
     async def follow_verification_email(self, email: str, timeout: float = 20.0) -> None:
         """Publishing needs a verified email: read the mail and follow its link."""
@@ -136,22 +149,43 @@ class Client:
             await asyncio.sleep(0.05)
         raise RuntimeError("no verification email arrived")
 
-    async def sign_up_employer(self) -> None:
+    async def sign_up(self, role: str, *, admin: bool = False) -> dict[str, str]:
+        """A verified account's bearer header; ``admin``: made admin first, as an
+        operator does with ``aujobs-auth grant-admin`` (the same bootstrap function)."""
         email = f"bench.{uuid.uuid4().hex[:12]}@bench.australiajobs.example"
         password = "bench-password-" + secrets.token_hex(6)
         check(
             await self.http.post(
-                "/api/v1/auth/register",
-                json={"email": email, "password": password, "role": "employer"},
+                "/api/v1/auth/register", json={"email": email, "password": password, "role": role}
             ),
             201,
         )
         await self.follow_verification_email(email)
+        if admin:
+            db = Database(self.auth_database_url, pool_size=1)
+            try:
+                await grant_admin(db, email)
+            finally:
+                await db.dispose()
         tokens = check(
             await self.http.post("/api/v1/auth/login", json={"email": email, "password": password}),
             200,
         )
-        self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    async def sign_up_employer(self) -> None:
+        """An employer whose company an admin has verified: its jobs go live on publish."""
+        self.headers = await self.sign_up("employer")
+        admin = await self.sign_up("job_seeker", admin=True)
+        company = check(await self.http.post("/api/v1/companies", json=COMPANY, headers=self.headers), 201)
+        self.company_id = company["id"]
+        url = f"/api/v1/companies/{self.company_id}"
+        check(await self.http.post(f"{url}/verification-request", headers=self.headers), 200)
+        verified = check(
+            await self.http.post(f"{url}/verification", json={"approve": True}, headers=admin), 200
+        )
+        if not verified["verified"]:
+            raise RuntimeError(f"the bench company was not verified: {verified}")
 
     async def drafts(self, count: int, concurrency: int = 8) -> list[tuple[str, str]]:
         """``count`` draft jobs, each with a title word of its own: [(job id, word)]."""
@@ -162,7 +196,9 @@ class Client:
             token = word()
             async with gate:
                 r = await self.http.post(
-                    "/api/v1/jobs", json=job_body(f"Bench Engineer {token}"), headers=self.headers
+                    "/api/v1/jobs",
+                    json=job_body(f"Bench Engineer {token}", self.company_id),
+                    headers=self.headers,
                 )
             out.append((check(r, 201)["id"], token))
 
@@ -170,7 +206,9 @@ class Client:
         return out
 
     async def publish_and_wait(self, job_id: str, token: str, timeout: float = 30.0) -> float:
-        check(await self.http.post(f"/api/v1/jobs/{job_id}/publish", headers=self.headers), 200)
+        job = check(await self.http.post(f"/api/v1/jobs/{job_id}/publish", headers=self.headers), 200)
+        if job["status"] != "active":
+            raise RuntimeError(f"job {job_id} is {job['status']} after publishing, not active")
         published = time.perf_counter()
         deadline = published + timeout
         while True:
@@ -204,21 +242,6 @@ async def publish_to_searchable(client: Client, count: int, concurrency: int) ->
 # -- scenario 2: gateway overhead ------------------------------------------------------
 
 
-@dataclass
-class LoadResult:
-    requests: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def ms(self, p: float) -> float:
-        return percentile(self.latencies, p) * 1000
-
-
 async def load(
     targets: dict[str, str],
     path: str,
@@ -230,40 +253,15 @@ async def load(
     """``concurrency`` clients sending ``GET path`` to each target (name -> base URL) for
     ``seconds`` in all, in ``slices`` turns that alternate between the targets, so that
     whatever else the machine is doing weighs on each of them alike."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    results = {name: LoadResult(0, 0, 0.0, []) for name in targets}
-    async with contextlib.AsyncExitStack() as stack:
-        clients = {
-            name: await stack.enter_async_context(httpx.AsyncClient(base_url=url, limits=limits, timeout=10))
-            for name, url in targets.items()
-        }
-
-        async def worker(http: httpx.AsyncClient, until: float, result: LoadResult | None) -> None:
-            while time.perf_counter() < until:
-                t0 = time.perf_counter()
-                r = await http.get(path, headers=headers)
-                await r.aread()
-                if result is None:
-                    continue
-                if r.status_code != 200:
-                    result.errors += 1
-                else:
-                    result.latencies.append(time.perf_counter() - t0)
-                    result.requests += 1
-
-        async def run(name: str, duration: float, measure: bool) -> None:
-            result = results[name] if measure else None
-            started = time.perf_counter()
-            until = started + duration
-            await asyncio.gather(*(worker(clients[name], until, result) for _ in range(concurrency)))
-            if result is not None:
-                result.seconds += time.perf_counter() - started
-
-        for name in targets:  # warm-up: connections, caches
-            await run(name, 1.0, measure=False)
-        for _ in range(slices):
-            for name in targets:
-                await run(name, seconds / slices, measure=True)
+    results = await alternating_load(
+        targets,
+        lambda http: http.get(path, headers=headers),
+        concurrency=concurrency,
+        seconds=seconds,
+        slices=slices,
+        warm_up=1.0,
+        timeout=10,
+    )
     for name, result in results.items():
         if result.errors:
             print(f"  ! {result.errors} non-200 answers from {name} ({targets[name]}{path})")
@@ -348,30 +346,23 @@ async def run(args: argparse.Namespace) -> int:
         print(f"baseline: {baseline_doc.get('date')} ({baseline_doc.get('machine')})")
     started = time.perf_counter()
     failed = False
+    part1: tuple[list[float], float, list[float], float] | None = None
+    part2: dict[str, LoadResult] | None = None
+    part3: SearchReport | None = None
     try:
         await topology.start(timeout=90)
         print(f"topology up in {time.perf_counter() - started:.1f}s: gateway {topology.gateway_url}")
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        async with httpx.AsyncClient(base_url=topology.gateway_url, limits=limits, timeout=30) as http:
-            client = Client(http, sink.mailbox)
-            await client.sign_up_employer()
-
-            # warm-up: JWKS caches, connection pools, the consumer
-            await publish_to_searchable(client, 5, 1)
-            seq, seq_wall = await publish_to_searchable(client, args.jobs, 1)
-            conc, conc_wall = await publish_to_searchable(client, args.concurrent_jobs, 8)
-
-            target_id = (await client.drafts(1))[0][0]
-            check(await http.post(f"/api/v1/jobs/{target_id}/publish", headers=client.headers), 200)
-
-        results = await load(
-            {"direct": topology.service_url("jobs"), "gateway": topology.gateway_url},
-            f"/api/v1/jobs/{target_id}",
-            client.headers,
-            args.concurrency,
-            args.seconds,
-        )
-        direct, gateway = results["direct"], results["gateway"]
+        if not args.search_only:
+            part1, part2 = await latency_and_overhead(topology, sink.mailbox, args)
+        if args.search_postings:
+            part3 = await search_bench(
+                topology,
+                postings_count=args.search_postings,
+                company_count=args.search_companies,
+                index_events=args.index_events,
+                concurrency=args.concurrency,
+                seconds=args.search_seconds,
+            )
     except BaseException:
         failed = True
         raise
@@ -383,6 +374,92 @@ async def run(args: argparse.Namespace) -> int:
             print_logs(log_dir)
         shutil.rmtree(log_dir, ignore_errors=True)
 
+    figures: dict[str, list[Figure]] = {}
+    if part1 is not None and part2 is not None:
+        figures.update(report_latency_and_overhead(part1, part2, args, baseline))
+    if part3 is not None:
+        figures["search"] = search_figures(part3)
+        print_search(part3, figures["search"], baseline)
+    all_figures = [f for group in figures.values() for f in group]
+    regressions = [f.label for f in all_figures if "REGRESSION" in f.compare(baseline)[1]]
+    if regressions:
+        print(
+            f"\n{len(regressions)} figure(s) more than {REGRESSION:.0%} worse than the baseline: "
+            + ", ".join(regressions)
+        )
+    elif baseline:
+        print(f"\nno figure more than {REGRESSION:.0%} worse than the baseline")
+    print(f"total {time.perf_counter() - started:.0f}s")
+
+    if args.record or args.record_new or not BASELINE.exists():
+        this_run = {f.key: round(f.value, 2) for f in all_figures}
+        settings = {
+            "sequential_jobs": args.jobs,
+            "concurrent_jobs": args.concurrent_jobs,
+            "publishers": 8,
+            "poll_interval_ms": POLL_INTERVAL * 1000,
+            "concurrency": args.concurrency,
+            "seconds": args.seconds,
+            "search_postings": args.search_postings,
+            "search_companies": args.search_companies,
+            "index_events": args.index_events,
+            "search_seconds": args.search_seconds,
+        }
+        if args.record_new:  # only what the baseline lacks; its figures stay as they are
+            doc = dict(baseline_doc)
+            doc["settings"] = {**settings, **baseline_doc.get("settings", {})}
+            doc["figures"] = {**this_run, **baseline}
+            added = sorted(set(this_run) - set(baseline))
+            print(f"{len(added)} new figure(s) added to the baseline")
+        else:  # figures this run did not measure (a part skipped) are kept
+            doc = {
+                "date": datetime.now(UTC).date().isoformat(),
+                "machine": f"2 cores ({cores} CPUs seen), Python {platform.python_version()}, "
+                "load generator on the same machine; local PostgreSQL, RabbitMQ and Redis",
+                "settings": settings,
+                "figures": {**baseline, **this_run},
+            }
+        BASELINE.write_text(json.dumps(doc, indent=2) + "\n")
+        print(f"baseline written to {BASELINE}")
+    return 0
+
+
+async def latency_and_overhead(
+    topology: Topology, mailbox: DevMailbox, args: argparse.Namespace
+) -> tuple[tuple[list[float], float, list[float], float], dict[str, LoadResult]]:
+    """Parts 1 and 2: (sequential latencies, their wall time, concurrent latencies,
+    their wall time) and the direct/gateway load results."""
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(base_url=topology.gateway_url, limits=limits, timeout=30) as http:
+        client = Client(http, mailbox, topology.database_url("auth"))
+        await client.sign_up_employer()
+
+        # warm-up: JWKS caches, connection pools, the consumer
+        await publish_to_searchable(client, 5, 1)
+        seq, seq_wall = await publish_to_searchable(client, args.jobs, 1)
+        conc, conc_wall = await publish_to_searchable(client, args.concurrent_jobs, 8)
+
+        target_id = (await client.drafts(1))[0][0]
+        check(await http.post(f"/api/v1/jobs/{target_id}/publish", headers=client.headers), 200)
+
+    results = await load(
+        {"direct": topology.service_url("jobs"), "gateway": topology.gateway_url},
+        f"/api/v1/jobs/{target_id}",
+        client.headers,
+        args.concurrency,
+        args.seconds,
+    )
+    return (seq, seq_wall, conc, conc_wall), results
+
+
+def report_latency_and_overhead(
+    part1: tuple[list[float], float, list[float], float],
+    part2: dict[str, LoadResult],
+    args: argparse.Namespace,
+    baseline: dict[str, float],
+) -> dict[str, list[Figure]]:
+    seq, seq_wall, conc, conc_wall = part1
+    direct, gateway = part2["direct"], part2["gateway"]
     figures = {
         "searchable": [
             Figure(
@@ -484,35 +561,92 @@ async def run(args: argparse.Namespace) -> int:
         ["figure", "now", "baseline", "change"],
         figure_rows(figures["overhead"], baseline),
     )
-    all_figures = [f for group in figures.values() for f in group]
-    regressions = [f.label for f in all_figures if "REGRESSION" in f.compare(baseline)[1]]
-    if regressions:
-        print(
-            f"\n{len(regressions)} figure(s) more than {REGRESSION:.0%} worse than the baseline: "
-            + ", ".join(regressions)
-        )
-    elif baseline:
-        print(f"\nno figure more than {REGRESSION:.0%} worse than the baseline")
-    print(f"total {time.perf_counter() - started:.0f}s")
+    return figures
 
-    if args.record or not BASELINE.exists():
-        doc = {
-            "date": datetime.now(UTC).date().isoformat(),
-            "machine": f"2 cores ({cores} CPUs seen), Python {platform.python_version()}, "
-            "load generator on the same machine; local PostgreSQL, RabbitMQ and Redis",
-            "settings": {
-                "sequential_jobs": args.jobs,
-                "concurrent_jobs": args.concurrent_jobs,
-                "publishers": 8,
-                "poll_interval_ms": POLL_INTERVAL * 1000,
-                "concurrency": args.concurrency,
-                "seconds": args.seconds,
-            },
-            "figures": {f.key: round(f.value, 2) for f in all_figures},
-        }
-        BASELINE.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"baseline written to {BASELINE}")
-    return 0
+
+# -- part 3: search ----------------------------------------------------------------------
+
+TARGETS = {"direct": "direct to search", "gateway": "through gateway"}
+
+
+def search_figures(report: SearchReport) -> list[Figure]:
+    """req/s and p50/p95/p99 per kind of query and target, the cold kinds overall, and
+    index throughput."""
+    out = [
+        Figure(
+            "search.index.events_per_s",
+            "index throughput",
+            report.index.events_per_s,
+            "events/s",
+            higher_is_better=True,
+        )
+    ]
+    rows = [(k.kind.key, k.kind.label, k.results) for k in report.kinds]
+    rows.append(("overall", "overall (cold kinds)", {t: overall(report.kinds, t) for t in TARGETS}))
+    for key, label, results in rows:
+        for target, result in results.items():
+            name = f"{label}, {target}"
+            out += [
+                Figure(
+                    f"search.{key}.{target}.rps", f"{name} req/s", result.rps, "req/s", higher_is_better=True
+                ),
+                Figure(f"search.{key}.{target}.p50_ms", f"{name} p50", result.ms(50), "ms"),
+                Figure(f"search.{key}.{target}.p95_ms", f"{name} p95", result.ms(95), "ms"),
+                Figure(f"search.{key}.{target}.p99_ms", f"{name} p99", result.ms(99), "ms"),
+            ]
+    return out
+
+
+def print_search(report: SearchReport, figures: list[Figure], baseline: dict[str, float]) -> None:
+    index = report.index
+    print_table(
+        f"3a. index throughput: {index.events:,} job.published events onto RabbitMQ "
+        f"(published in {index.publish_seconds:.1f}s, {index.published_per_s:,.0f}/s) until the search "
+        f"consumer indexed the last, on an index of {report.load.postings:,} postings",
+        ["figure", "now", "baseline", "change"],
+        figure_rows(figures[:1], baseline),
+    )
+    rows = []
+    for k in [*report.kinds, None]:
+        results = {t: overall(report.kinds, t) for t in TARGETS} if k is None else k.results
+        label = "overall (cold kinds)" if k is None else k.kind.label
+        hits = "" if k is None or math.isnan(k.cache_hits) else f"{k.cache_hits:.0%}"
+        for target, result in results.items():
+            rows.append(
+                [
+                    label if target == "direct" else "",
+                    TARGETS[target],
+                    f"{result.rps:,.0f}",
+                    f"{result.ms(50):.1f}",
+                    f"{result.ms(95):.1f}",
+                    f"{result.ms(99):.1f}",
+                    str(result.errors),
+                    hits if target == "direct" else "",
+                ]
+            )
+    print_table(
+        f"3b. search query mix on {report.load.postings:,} postings: GET {SEARCH_PATH}, "
+        f"{report.concurrency} concurrent clients, {report.seconds:g}s per kind and target "
+        "in alternating slices; cold = every request unique (not answerable from the Redis cache)",
+        ["kind", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "cache hits"],
+        rows,
+    )
+    by_key = {f.key: f for f in figures}
+    compare = []
+    keys = [(k.kind.key, k.kind.label) for k in report.kinds] + [("overall", "overall (cold kinds)")]
+    for key, label in keys:
+        for target in TARGETS:
+            row = [label if target == "direct" else "", target]
+            for metric in ("rps", "p50_ms", "p95_ms", "p99_ms"):
+                f = by_key[f"search.{key}.{target}.{metric}"]
+                base, change = f.compare(baseline)
+                row += [f"{f.value:,.1f}", base, change]
+            compare.append(row)
+    print_table(
+        "   … against the baseline (now, baseline, change)",
+        ["kind", "target", *(h for m in ("req/s", "p50", "p95", "p99") for h in (m, "base", "Δ"))],
+        compare,
+    )
 
 
 def main() -> None:
@@ -523,7 +657,26 @@ def main() -> None:
     parser.add_argument("--concurrent-jobs", type=int, default=160, help="jobs published by 8 publishers")
     parser.add_argument("--concurrency", type=int, default=16, help="clients in the overhead test")
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each overhead run")
+    parser.add_argument(
+        "--search-postings",
+        type=int,
+        default=200_000,
+        help="postings loaded for the search benchmark (part 3); 0 skips part 3",
+    )
+    parser.add_argument("--search-companies", type=int, default=2_000, help="companies of those postings")
+    parser.add_argument(
+        "--index-events", type=int, default=5_000, help="job.published events of the index-throughput test"
+    )
+    parser.add_argument(
+        "--search-seconds", type=float, default=4.0, help="duration of each query kind, per target"
+    )
+    parser.add_argument("--search-only", action="store_true", help="skip parts 1 and 2")
     parser.add_argument("--record", action="store_true", help="write this run's figures as the baseline")
+    parser.add_argument(
+        "--record-new",
+        action="store_true",
+        help="add this run's figures that the baseline lacks, keeping every figure it has",
+    )
     sys.exit(asyncio.run(run(parser.parse_args())))
 
 
