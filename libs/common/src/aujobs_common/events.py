@@ -374,6 +374,22 @@ class CompanyVerified(EventPayload):
     owner_ids: list[uuid.UUID]
 
 
+class CompanyMember(BaseModel):
+    user_id: uuid.UUID
+    role: Literal["owner", "recruiter"]
+
+
+class CompanyMembersChanged(EventPayload):
+    """Who works for a company, in full, after any change (created, invitation accepted,
+    member removed). Services that authorise by company (applications: only the job's
+    company sees its applicants) keep this list; ``changed_at`` orders the snapshots."""
+
+    event_type: ClassVar[str] = "au.jobs.company.members_changed.v1"
+    company_id: uuid.UUID
+    members: list[CompanyMember]
+    changed_at: datetime
+
+
 class ReviewPublished(EventPayload):
     """A company review passed moderation; carries the company's new aggregate."""
 
@@ -420,6 +436,10 @@ class ApplicationSubmitted(EventPayload):
     company_id: uuid.UUID | None = None
     applicant_id: uuid.UUID
     submitted_at: datetime
+    job_title: str | None = None
+    company_name: str | None = None
+    resume_id: uuid.UUID | None = None
+    resume_version_id: uuid.UUID | None = None
 
 
 class ApplicationStatusChanged(EventPayload):
@@ -432,6 +452,29 @@ class ApplicationStatusChanged(EventPayload):
     status: ApplicationStatus
     changed_by: uuid.UUID | None = None
     changed_at: datetime
+    job_title: str | None = None
+    company_name: str | None = None
+    #: an optional message from the employer to the applicant (bulk and single changes)
+    message: str | None = None
+
+
+# ---------------------------------------------------------------- resumes
+
+
+class ResumeParsed(EventPayload):
+    """A resume version was read (``status`` parsed) or could not be (``failed``). Carries
+    what matching needs, never the contact details or the text."""
+
+    event_type: ClassVar[str] = "au.jobs.resume.parsed.v1"
+    resume_id: uuid.UUID
+    version_id: uuid.UUID
+    owner_id: uuid.UUID
+    status: Literal["parsed", "failed"]
+    skills: list[str] = Field(default_factory=list)
+    job_titles: list[str] = Field(default_factory=list)
+    #: whole years of experience across the entries with dates (overlaps counted once)
+    experience_years: float | None = None
+    parsed_at: datetime
 
 
 # ---------------------------------------------------------------- notifications
@@ -463,10 +506,12 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         CompanyUpdated,
         CompanyMemberInvited,
         CompanyVerified,
+        CompanyMembersChanged,
         ReviewPublished,
         ReviewUnpublished,
         ApplicationSubmitted,
         ApplicationStatusChanged,
+        ResumeParsed,
         NotificationDelivered,
     )
 }
