@@ -432,3 +432,39 @@ async def test_rejection_needs_a_reason_and_publishes_no_verified_event(api):
         f"/api/v1/companies/{company['id']}/verification-request", headers=employer(api, owner)
     )
     assert again.status_code == 200 and again.json()["verification_status"] == "pending"
+
+
+async def test_every_membership_change_publishes_the_whole_membership(api):
+    """Applications authorises employers from these snapshots: created, joined, removed."""
+
+    def snapshots():
+        return [
+            {m["user_id"]: m["role"] for m in e.data["members"]}
+            for e in api.events
+            if e.type == "au.jobs.company.members_changed.v1"
+        ]
+
+    owner = uuid.uuid4()
+    company = await make_company(api, owner)
+    await eventually(lambda: len(snapshots()) == 1)
+    recruiter = await with_recruiter(api, owner, company)
+    await eventually(lambda: len(snapshots()) == 2)
+    r = await api.delete(
+        f"/api/v1/companies/{company['id']}/members/{recruiter}", headers=employer(api, owner)
+    )
+    assert r.status_code == 204, r.text
+    await eventually(lambda: len(snapshots()) == 3)
+    assert snapshots() == [
+        {str(owner): "owner"},
+        {str(owner): "owner", str(recruiter): "recruiter"},
+        {str(owner): "owner"},
+    ]
+    changed = [e for e in api.events if e.type == "au.jobs.company.members_changed.v1"]
+    assert all(e.data["company_id"] == company["id"] for e in changed)
+    times = [datetime.fromisoformat(e.data["changed_at"]) for e in changed]
+    assert times == sorted(times)
+
+    # a refused removal (the last owner) publishes nothing
+    r = await api.delete(f"/api/v1/companies/{company['id']}/members/{owner}", headers=employer(api, owner))
+    is_problem(r, 409)
+    assert len(snapshots()) == 3

@@ -17,9 +17,11 @@ from aujobs_common.errors import FieldError, ProblemError
 from aujobs_common.events import (
     CompanyLocation,
     CompanyMemberInvited,
+    CompanyMembersChanged,
     CompanyUpdated,
     CompanyVerified,
 )
+from aujobs_common.events import CompanyMember as MemberRef
 from aujobs_common.ids import uuid7
 from aujobs_common.outbox import enqueue
 from aujobs_common.pagination import PageParams, cursor_uuid, encode_cursor
@@ -97,6 +99,24 @@ async def _emit_updated(session: AsyncSession, company: Company) -> None:
     await enqueue(session, payload.to_event(source=SOURCE, subject=str(company.id)))
 
 
+async def _emit_members(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> None:
+    """The company's whole membership after a change, for services that authorise by
+    company (applications). Sent in the transaction that made the change."""
+    members = (
+        await session.scalars(
+            sa.select(CompanyMember)
+            .where(CompanyMember.company_id == company_id)
+            .order_by(CompanyMember.user_id)
+        )
+    ).all()
+    payload = CompanyMembersChanged(
+        company_id=company_id,
+        members=[MemberRef(user_id=m.user_id, role=m.role) for m in members],
+        changed_at=now,
+    )
+    await enqueue(session, payload.to_event(source=SOURCE, subject=str(company_id)))
+
+
 def _touch(company: Company, now: datetime) -> None:
     company.version += 1
     company.updated_at = now
@@ -139,6 +159,7 @@ async def create_company(
     session.add(CompanyMember(company_id=company.id, user_id=owner.user_id, role="owner", created_at=now))
     await session.flush()
     await _emit_updated(session, company)
+    await _emit_members(session, company.id, now)
     return company
 
 
@@ -303,6 +324,7 @@ async def accept_invitation(
         )
         session.add(member)
         await session.flush()
+        await _emit_members(session, invitation.company_id, now)
     return member
 
 
@@ -323,6 +345,7 @@ async def remove_member(*, session: AsyncSession, company: Company, user_id: uui
         raise ProblemError(409, "The last owner of a company cannot be removed.", type_="last-owner")
     await session.delete(member)
     await session.flush()
+    await _emit_members(session, company.id, datetime.now(UTC))
 
 
 async def request_verification(
