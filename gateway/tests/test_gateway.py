@@ -428,6 +428,32 @@ async def test_routes_by_area_preserving_path_and_query(gw: GatewayUnderTest) ->
     assert r.json()["area"] == "auth" and r.json()["raw_path"] == "/.well-known/jwks.json"
 
 
+async def test_a_jobs_applicants_go_to_the_applications_service_and_need_a_token(
+    make_gateway: GatewayFactory, upstreams: dict[str, FakeUpstream], make_token: TokenFactory
+) -> None:
+    applications = FakeUpstream("applications", {"openapi": "3.1.0", "paths": {}})
+    transports = {area: u.transport for area, u in upstreams.items()}
+    gw = await make_gateway(transports={**transports, "applications": applications.transport})
+    for path in ["/api/v1/jobs/42/applications", "/api/v1/jobs/42/applications/bulk-status"]:
+        r = await gw.client.get(path, headers=bearer(make_token()))
+        assert r.status_code == 200, r.text
+        assert r.json()["area"] == "applications" and r.json()["raw_path"] == path
+    # the public "GET /api/v1/jobs/*" does not open a job's applicants
+    assert_problem(await gw.client.get("/api/v1/jobs/42/applications"), 401)
+    # the rest of the job stays with the jobs service, and public
+    r = await gw.client.get("/api/v1/jobs/42/applications-guide")
+    assert r.json()["area"] == "jobs"
+    r = await gw.client.get("/api/v1/jobs/42")
+    assert r.json()["area"] == "jobs"
+
+
+def test_subroutes_must_be_api_paths_to_one_area() -> None:
+    with pytest.raises(ValueError):
+        GatewaySettings(gateway_subroutes={"/admin/*": "applications"})
+    with pytest.raises(ValueError):
+        GatewaySettings(gateway_subroutes={"/api/v1/jobs/*/x": "a/b"})
+
+
 async def test_every_method_is_proxied(gw: GatewayUnderTest, make_token: TokenFactory) -> None:
     for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]:
         r = await gw.client.request(method, "/api/v1/jobs/1", headers=bearer(make_token()))

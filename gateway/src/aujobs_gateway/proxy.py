@@ -44,6 +44,7 @@ from .ratelimit import Decision, RateLimiter, most_restrictive
 from .routing import (
     JWKS_PATH,
     RoutePatterns,
+    SubRoutes,
     area_of,
     client_response_headers,
     has_dot_segments,
@@ -208,6 +209,7 @@ class Gateway:
         )
 
         self.public_routes = RoutePatterns(settings.public_routes)
+        self.subroutes = SubRoutes(settings.gateway_subroutes)
         self.auth_limited_routes = RoutePatterns(settings.auth_rate_limit_routes)
         self.upstreams = self._build_upstreams(transports)
         self._openapi: tuple[float, dict[str, Any]] | None = None
@@ -300,7 +302,7 @@ class Gateway:
             exc.headers = {**headers, **exc.headers}
             raise
         if token is None:
-            if not self.public_routes.matches(request.method, route_path(request)):
+            if not self.is_public(request.method, route_path(request)):
                 raise ProblemError(
                     401,
                     "Sign in: this requires an access token.",
@@ -323,6 +325,12 @@ class Gateway:
                 headers={**headers, "Retry-After": "5"},
             ) from exc
 
+    def is_public(self, method: str, path: str) -> bool:
+        """Open without a token. A path a subroute hands to another service is never
+        public through its parent area's globs (``GET /api/v1/jobs/*`` must not open a
+        job's applicants)."""
+        return self.public_routes.matches(method, path) and self.subroutes.area_for(path) is None
+
     # -- the proxy ----------------------------------------------------------------
 
     async def handle(self, request: Request) -> Response:
@@ -330,7 +338,7 @@ class Gateway:
         decisions, rate_headers = await self.limit_ip(request)
         if has_dot_segments(path):
             raise ProblemError(400, "The path must not contain '.' or '..' segments.", headers=rate_headers)
-        area = area_of(path)
+        area = area_of(path, self.subroutes)
         upstream = self.upstreams.get(area) if area else None
         if area is None or upstream is None:
             raise ProblemError(404, "No service answers this path.", type_="not-found", headers=rate_headers)
@@ -532,7 +540,7 @@ class Gateway:
 
     def _route_area_for(self, upstream: Upstream) -> Callable[[str], str | None]:
         def route_area(path: str) -> str | None:
-            area = area_of(path)
+            area = area_of(path, self.subroutes)
             if area is None or self.upstreams.get(area) is not upstream:
                 return None
             if path.startswith("/.well-known/") and path != JWKS_PATH:
@@ -560,7 +568,7 @@ class Gateway:
                     sources.append(SpecSource(upstream.name, doc, self._route_area_for(upstream)))
             merged = merge_openapi(
                 sources,
-                is_public=self.public_routes.matches,
+                is_public=self.is_public,
                 title="Australia Jobs API",
                 description=(
                     "Every public endpoint of the Australia Jobs platform, served through the "

@@ -13,10 +13,15 @@ JWKS_PATH = "/.well-known/jwks.json"
 JWKS_AREA = "auth"
 
 
-def area_of(path: str) -> str | None:
-    """``/api/v1/<area>[/...]`` -> ``<area>``; the JWKS document -> ``auth``."""
+def area_of(path: str, subroutes: SubRoutes | None = None) -> str | None:
+    """``/api/v1/<area>[/...]`` -> ``<area>`` unless one of ``subroutes`` claims the
+    path for another area; the JWKS document -> ``auth``."""
     if path == JWKS_PATH:
         return JWKS_AREA
+    if subroutes is not None:
+        claimed = subroutes.area_for(path)
+        if claimed is not None:
+            return claimed
     if not path.startswith(API_PREFIX):
         return None
     area = path[len(API_PREFIX) :].split("/", 1)[0]
@@ -27,6 +32,19 @@ def has_dot_segments(path: str) -> bool:
     """``.``/``..`` segments (also percent-encoded, the path is decoded) could make a
     public-route glob match a path the upstream resolves elsewhere."""
     return any(segment in {".", ".."} for segment in path.split("/"))
+
+
+class SubRoutes:
+    """Path globs (``*`` also matches ``/``) that send part of an area elsewhere."""
+
+    def __init__(self, rules: dict[str, str]) -> None:
+        self._rules = [(re.compile(fnmatch.translate(glob)), area) for glob, area in rules.items()]
+
+    def area_for(self, path: str) -> str | None:
+        for regex, area in self._rules:
+            if regex.match(path):
+                return area
+        return None
 
 
 class RoutePatterns:

@@ -23,6 +23,15 @@ DEFAULT_ROUTES: dict[str, str] = {
     "companies": "http://127.0.0.1:8002",
     "search": "http://127.0.0.1:8003",
     "notifications": "http://127.0.0.1:8004",
+    "resumes": "http://127.0.0.1:8005",
+    "applications": "http://127.0.0.1:8006",
+}
+
+#: Paths inside one area that another service answers: path glob -> area. A job's
+#: applicants are the applications service's, though the path reads as the job's.
+DEFAULT_SUBROUTES: dict[str, str] = {
+    "/api/v1/jobs/*/applications": "applications",
+    "/api/v1/jobs/*/applications/*": "applications",
 }
 
 DEFAULT_PUBLIC_ROUTES: list[str] = [
@@ -37,6 +46,8 @@ DEFAULT_PUBLIC_ROUTES: list[str] = [
     "GET /api/v1/companies/*",
     # a job seeker (signed in or not) starting an application: per-posting analytics
     "POST /api/v1/jobs/*/apply-start",
+    # a resume shared by its owner through a revocable, expiring link
+    "GET /api/v1/resumes/shared/*",
     "GET /api/v1/search",
     "GET /api/v1/search/*",
     # a job seeker clicking a search result: anonymous click-through for search quality
@@ -72,6 +83,8 @@ class GatewaySettings(ServiceSettings):
 
     # area (first path segment after /api/v1/) -> upstream base URL
     gateway_routes: dict[str, str] = dict(DEFAULT_ROUTES)
+    # path glob (``*`` matches across ``/``) -> area, checked before the first segment
+    gateway_subroutes: dict[str, str] = dict(DEFAULT_SUBROUTES)
     public_routes: list[str] = list(DEFAULT_PUBLIC_ROUTES)
 
     cors_allow_origins: list[str] = ["http://localhost:3000"]
@@ -100,6 +113,14 @@ class GatewaySettings(ServiceSettings):
         if any(origin.strip() == "*" for origin in value):
             raise ValueError("cors_allow_origins must list explicit origins, not '*'")
         return [origin.strip().rstrip("/") for origin in value if origin.strip()]
+
+    @field_validator("gateway_subroutes")
+    @classmethod
+    def _valid_subroutes(cls, value: dict[str, str]) -> dict[str, str]:
+        for glob, area in value.items():
+            if not glob.startswith("/api/v1/") or not area or "/" in area:
+                raise ValueError(f"subroute {glob!r} -> {area!r}: a /api/v1/ path glob to one area")
+        return value
 
     @field_validator("gateway_routes")
     @classmethod
