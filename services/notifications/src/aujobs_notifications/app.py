@@ -9,7 +9,14 @@ from aujobs_common.bus import EventBus
 from aujobs_common.security import KeySource
 
 from .api import router
-from .consumer import JOB_EVENTS, USER_EVENTS, job_event_handler, user_event_handler
+from .consumer import (
+    APPLICATION_EVENTS,
+    JOB_EVENTS,
+    USER_EVENTS,
+    application_event_handler,
+    job_event_handler,
+    user_event_handler,
+)
 from .rendering import EmailRenderer
 from .sender import EmailSender
 from .settings import NotificationsSettings, get_settings
@@ -62,6 +69,11 @@ def create_app(
                 patterns=JOB_EVENTS,
                 handler=job_event_handler(renderer, on_queued=wake_sender),
                 name="notifications.jobs",
+            ),
+            Subscription(
+                patterns=APPLICATION_EVENTS,
+                handler=application_event_handler(renderer, on_queued=wake_sender),
+                name="notifications.applications",
             ),
         ],
         on_startup=[start_sender],

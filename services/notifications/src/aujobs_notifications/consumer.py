@@ -16,6 +16,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aujobs_common.events import (
+    ApplicationStatusChanged,
+    ApplicationSubmitted,
     CloudEvent,
     CompanyMemberInvited,
     JobExpired,
@@ -28,7 +30,7 @@ from aujobs_common.events import (
 )
 
 from .directory import address_of, record_from_event
-from .rendering import EmailRenderer, RenderedEmail
+from .rendering import APPLICATION_HEADLINES, EmailRenderer, RenderedEmail
 from .service import queue_email
 
 USER_EVENTS = ["au.jobs.user.*.v1"]
@@ -39,6 +41,7 @@ JOB_EVENTS = [
     JobExpired.event_type,
     JobRejected.event_type,
 ]
+APPLICATION_EVENTS = [ApplicationSubmitted.event_type, ApplicationStatusChanged.event_type]
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
@@ -135,6 +138,46 @@ def job_event_handler(renderer: EmailRenderer, on_queued: Callable[[], None] | N
             user_id, to = rejected.owner_id, await address_of(session, rejected.owner_id)
             email = renderer.job_rejected(
                 to_address=to or "", job_id=rejected.job_id, title=rejected.title, reason=rejected.reason
+            )
+        else:
+            return
+        queued = await queue_email(session, event_id=event.id, user_id=user_id, to_address=to, email=email)
+        if queued is not None:
+            _wake_after_commit(session, on_queued)
+
+    return handle
+
+
+def application_event_handler(
+    renderer: EmailRenderer, on_queued: Callable[[], None] | None = None
+) -> Handler:
+    """Tells the applicant: their application was sent, and the employer moved it to a
+    stage they should hear about (with the employer's message, if any). Addressed by
+    user id through the recipient directory, like job ad news."""
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        email: RenderedEmail
+        if event.type == ApplicationSubmitted.event_type:
+            submitted = ApplicationSubmitted.model_validate(event.data)
+            user_id, to = submitted.applicant_id, await address_of(session, submitted.applicant_id)
+            email = renderer.application_received(
+                to_address=to or "",
+                application_id=submitted.application_id,
+                job_title=submitted.job_title or "a job",
+                company_name=submitted.company_name,
+            )
+        elif event.type == ApplicationStatusChanged.event_type:
+            changed = ApplicationStatusChanged.model_validate(event.data)
+            if changed.status.value not in APPLICATION_HEADLINES:
+                return
+            user_id, to = changed.applicant_id, await address_of(session, changed.applicant_id)
+            email = renderer.application_status_changed(
+                to_address=to or "",
+                application_id=changed.application_id,
+                job_title=changed.job_title or "a job",
+                company_name=changed.company_name,
+                status=changed.status.value,
+                message=changed.message,
             )
         else:
             return

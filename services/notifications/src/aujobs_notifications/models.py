@@ -25,6 +25,8 @@ class EmailKind(StrEnum):
     job_expiry_reminder = "job_expiry_reminder"
     job_expired = "job_expired"
     job_rejected = "job_rejected"
+    application_received = "application_received"
+    application_status_changed = "application_status_changed"
 
 
 class EmailCategory(StrEnum):
@@ -45,6 +47,8 @@ CATEGORY_OF: dict[EmailKind, EmailCategory] = {
     EmailKind.job_expiry_reminder: EmailCategory.transactional,
     EmailKind.job_expired: EmailCategory.transactional,
     EmailKind.job_rejected: EmailCategory.transactional,
+    EmailKind.application_received: EmailCategory.transactional,
+    EmailKind.application_status_changed: EmailCategory.transactional,
 }
 
 

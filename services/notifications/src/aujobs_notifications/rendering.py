@@ -243,3 +243,65 @@ class EmailRenderer:
             reason=(reason or "").strip() or None,
             link=self.job_link(job_id, "edit"),
         )
+
+    def application_link(self, application_id: uuid.UUID) -> str:
+        """The application in the job seeker's area."""
+        return f"{self.frontend_url}/applications/{application_id}"
+
+    def application_received(
+        self, *, to_address: str, application_id: uuid.UUID, job_title: str, company_name: str | None
+    ) -> RenderedEmail:
+        at = f" at {company_name}" if company_name else ""
+        return self._render(
+            EmailKind.application_received,
+            f"Application sent: {job_title}{at}",
+            to_address=to_address,
+            preheader="The employer has your application. We'll email you when its status changes.",
+            job_title=job_title,
+            company_name=company_name,
+            link=self.application_link(application_id),
+        )
+
+    def application_status_changed(
+        self,
+        *,
+        to_address: str,
+        application_id: uuid.UUID,
+        job_title: str,
+        company_name: str | None,
+        status: str,
+        message: str | None,
+    ) -> RenderedEmail:
+        at = f" at {company_name}" if company_name else ""
+        headline = APPLICATION_HEADLINES[status]
+        return self._render(
+            EmailKind.application_status_changed,
+            f"{headline}: {job_title}{at}",
+            to_address=to_address,
+            preheader=APPLICATION_PREHEADERS[status],
+            job_title=job_title,
+            company_name=company_name,
+            status=status,
+            headline=headline,
+            explanation=APPLICATION_PREHEADERS[status],
+            message=(message or "").strip() or None,
+            link=self.application_link(application_id),
+        )
+
+
+#: The status changes an applicant hears about (``reviewed`` is internal bookkeeping;
+#: ``withdrawn`` is their own doing), and how each is put to them.
+APPLICATION_HEADLINES: dict[str, str] = {
+    "shortlisted": "You've been shortlisted",
+    "interview": "Interview invitation",
+    "offer": "You have a job offer",
+    "hired": "Congratulations, you're hired",
+    "rejected": "Update on your application",
+}
+APPLICATION_PREHEADERS: dict[str, str] = {
+    "shortlisted": "The employer has shortlisted your application.",
+    "interview": "The employer would like to interview you.",
+    "offer": "The employer is making you an offer.",
+    "hired": "The employer has marked you as hired.",
+    "rejected": "The employer has decided not to progress your application.",
+}
