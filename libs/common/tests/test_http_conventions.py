@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import httpx
@@ -13,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from aujobs_common.db import COMMON_METADATA, Database
-from aujobs_common.errors import ProblemError, install_problem_handlers
+from aujobs_common.errors import ProblemError, install_problem_handlers, problem_response
 from aujobs_common.idempotency import run_idempotent
 from aujobs_common.ids import uuid7
 from aujobs_common.observability import JsonFormatter, ObservabilityMiddleware
@@ -175,3 +176,20 @@ async def test_idempotency_key_runs_create_once_even_concurrently(fresh_database
         await attempt("different body")
     assert info.value.status == 422
     await db.dispose()
+
+
+def test_problem_extension_members_sit_beside_the_standard_ones_without_replacing_them():
+    response = problem_response(
+        409,
+        "You have already applied for this job.",
+        type_="https://problems.example/already-applied",
+        extensions={"application_id": "0192", "status": 200, "type": "forged"},
+    )
+    body = json.loads(response.body)
+    assert body == {
+        "application_id": "0192",
+        "type": "https://problems.example/already-applied",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "You have already applied for this job.",
+    }

@@ -51,6 +51,7 @@ class ProblemError(Exception):
         title: str | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or title or str(status))
         self.status = status
@@ -59,6 +60,8 @@ class ProblemError(Exception):
         self.title = title or _phrase(status)
         self.errors = errors
         self.headers = headers or {}
+        #: RFC 9457 §3.2 extension members, e.g. the id of the application that exists
+        self.extensions = extensions or {}
 
 
 def _phrase(status: int) -> str:
@@ -77,12 +80,11 @@ def problem_response(
     instance: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": type_,
-        "title": title or _phrase(status),
-        "status": status,
-    }
+    # extension members never replace the standard ones
+    body: dict[str, Any] = dict(extensions or {})
+    body.update({"type": type_, "title": title or _phrase(status), "status": status})
     if detail is not None:
         body["detail"] = detail
     if instance is not None:
@@ -134,6 +136,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             errors=exc.errors,
             headers=exc.headers,
+            extensions=exc.extensions,
         )
 
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
