@@ -20,6 +20,11 @@ or ``TEST_DATABASE_URL``, ``AMQP_URL``, ``REDIS_URL`` override the local default
    facets off, page 10, and a cached one) through the gateway and straight to the search
    service, 16 concurrent clients: req/s and p50/p95/p99 per kind and overall.
 
+4. **resume parsing quality** (:mod:`bench.resumes`, no topology needed; ``--resumes-only``
+   runs just this part): the parser against the ground truth of the four RenderCV
+   layouts of one CV (name, email, education and experience entries, skills), and skill
+   extraction precision/recall on the SkillSpan development sentences.
+
 Each figure is printed beside ``bench/baseline.json``; one worse by more than 25 % is
 flagged (the exit code stays 0: a shared 2-core machine is noisy). ``--record`` writes
 the figures of this run as the new baseline (keeping those of skipped parts);
@@ -345,6 +350,8 @@ async def run(args: argparse.Namespace) -> int:
     if baseline_doc:
         print(f"baseline: {baseline_doc.get('date')} ({baseline_doc.get('machine')})")
     started = time.perf_counter()
+    if args.resumes_only:
+        return finish(args, baseline_doc, baseline, {"resumes": resume_figures()}, started, cores)
     failed = False
     part1: tuple[list[float], float, list[float], float] | None = None
     part2: dict[str, LoadResult] | None = None
@@ -380,6 +387,42 @@ async def run(args: argparse.Namespace) -> int:
     if part3 is not None:
         figures["search"] = search_figures(part3)
         print_search(part3, figures["search"], baseline)
+    if not args.search_only:
+        figures["resumes"] = resume_figures()
+    return finish(args, baseline_doc, baseline, figures, started, cores)
+
+
+def resume_figures() -> list[Figure]:
+    """Part 4: parse accuracy and skill extraction (:mod:`bench.resumes`), in percent."""
+    from . import resumes
+
+    print("\n4. Resume parsing quality")
+    measured = resumes.run()
+    figures = []
+    for key, value in measured.items():
+        if key.endswith("_ms"):  # parse time per layout, lower is better
+            figures.append(Figure(key, key.removeprefix("resumes."), value, "ms"))
+        elif key.endswith("_s"):
+            figures.append(Figure(key, key.removeprefix("resumes."), value * 1000, "ms"))
+        elif key.startswith(("resumes.overall.", "skillspan.")):  # fractions of 1
+            figures.append(Figure(key, key.removeprefix("resumes."), value * 100, "%", True))
+    return figures
+
+
+def finish(
+    args: argparse.Namespace,
+    baseline_doc: dict[str, Any],
+    baseline: dict[str, float],
+    figures: dict[str, list[Figure]],
+    started: float,
+    cores: int,
+) -> int:
+    if "resumes" in figures:
+        print_table(
+            "   resume figures against the baseline",
+            ["figure", "now", "baseline", "change"],
+            figure_rows(figures["resumes"], baseline),
+        )
     all_figures = [f for group in figures.values() for f in group]
     regressions = [f.label for f in all_figures if "REGRESSION" in f.compare(baseline)[1]]
     if regressions:
@@ -670,7 +713,10 @@ def main() -> None:
     parser.add_argument(
         "--search-seconds", type=float, default=4.0, help="duration of each query kind, per target"
     )
-    parser.add_argument("--search-only", action="store_true", help="skip parts 1 and 2")
+    parser.add_argument("--search-only", action="store_true", help="skip parts 1, 2 and 4")
+    parser.add_argument(
+        "--resumes-only", action="store_true", help="only part 4 (resume parsing quality; no topology)"
+    )
     parser.add_argument("--record", action="store_true", help="write this run's figures as the baseline")
     parser.add_argument(
         "--record-new",
