@@ -1,0 +1,1 @@
+"""Australia Jobs resumes service."""
