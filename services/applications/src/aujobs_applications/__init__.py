@@ -1,0 +1,1 @@
+"""Australia Jobs applications service."""
