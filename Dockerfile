@@ -5,6 +5,7 @@
 #   docker build --build-arg SERVICE=auth    --build-arg PORT=8001 -t australia-jobs/aujobs-auth:dev .
 #   docker build --build-arg SERVICE=jobs    --build-arg PORT=8002 -t australia-jobs/aujobs-jobs:dev .
 #   docker build --build-arg SERVICE=search  --build-arg PORT=8003 -t australia-jobs/aujobs-search:dev .
+#   (notifications 8004, resumes 8005, applications 8006 likewise)
 #   docker build --build-arg SERVICE=gateway --build-arg PORT=8000 -t australia-jobs/aujobs-gateway:dev .
 #
 # SERVICE selects the uv workspace member (package aujobs-${SERVICE}, module
@@ -25,8 +26,8 @@ FROM python:${PYTHON_VERSION}-slim AS builder
 
 ARG SERVICE
 RUN case "${SERVICE}" in \
-      auth|jobs|search|gateway) ;; \
-      *) echo "build arg SERVICE must be one of auth|jobs|search|gateway (got '${SERVICE}')" >&2; exit 1 ;; \
+      auth|jobs|search|notifications|resumes|applications|gateway) ;; \
+      *) echo "build arg SERVICE must be one of auth|jobs|search|notifications|resumes|applications|gateway (got '${SERVICE}')" >&2; exit 1 ;; \
     esac
 
 COPY --from=uv /uv /uvx /bin/

@@ -21,3 +21,11 @@ REVOKE ALL ON DATABASE aujobs_search FROM PUBLIC;
 CREATE ROLE aujobs_notifications LOGIN PASSWORD 'aujobs_notifications';
 CREATE DATABASE aujobs_notifications OWNER aujobs_notifications;
 REVOKE ALL ON DATABASE aujobs_notifications FROM PUBLIC;
+
+CREATE ROLE aujobs_resumes LOGIN PASSWORD 'aujobs_resumes';
+CREATE DATABASE aujobs_resumes OWNER aujobs_resumes;
+REVOKE ALL ON DATABASE aujobs_resumes FROM PUBLIC;
+
+CREATE ROLE aujobs_applications LOGIN PASSWORD 'aujobs_applications';
+CREATE DATABASE aujobs_applications OWNER aujobs_applications;
+REVOKE ALL ON DATABASE aujobs_applications FROM PUBLIC;

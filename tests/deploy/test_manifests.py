@@ -43,9 +43,17 @@ DOCKERFILE = REPO / "Dockerfile"
 KUBERNETES_VERSION = "1.33.0"
 
 NAMESPACE = "australia-jobs"
-SERVICES_WITH_DATABASE = ("auth", "jobs", "search", "notifications")
+SERVICES_WITH_DATABASE = ("auth", "jobs", "search", "notifications", "resumes", "applications")
 DEPLOYABLES = (*SERVICES_WITH_DATABASE, "gateway")
-PORTS = {"gateway": 8000, "auth": 8001, "jobs": 8002, "search": 8003, "notifications": 8004}
+PORTS = {
+    "gateway": 8000,
+    "auth": 8001,
+    "jobs": 8002,
+    "search": 8003,
+    "notifications": 8004,
+    "resumes": 8005,
+    "applications": 8006,
+}
 HPA_SCALED = {"gateway", "search"}
 INGRESS_HOST = "api.australiajobs.example"
 # Custom resources (prometheus-operator) have no schema in kubernetes-validate; they
@@ -515,7 +523,15 @@ def check_wiring(resources: list[Resource]) -> list[str]:
                 resolves(env["JWKS_URL"], f"{where} JWKS_URL")
             if "GATEWAY_ROUTES" in env:
                 routes = json.loads(env["GATEWAY_ROUTES"])
-                if set(routes) != {"auth", "jobs", "companies", "search", "notifications"}:
+                if set(routes) != {
+                    "auth",
+                    "jobs",
+                    "companies",
+                    "search",
+                    "notifications",
+                    "resumes",
+                    "applications",
+                }:
                     problems.append(f"{where}: GATEWAY_ROUTES areas are {sorted(routes)}")
                 for area, url in routes.items():
                     resolves(url, f"{where} GATEWAY_ROUTES[{area}]")
@@ -543,6 +559,8 @@ def check_environment(resources: list[Resource]) -> list[str]:
         "jobs": shared | {"DATABASE_URL", "AMQP_URL", "FRONTEND_URL", "PUBLIC_API_URL", "TRUSTED_PROXIES"},
         "search": shared | {"DATABASE_URL", "AMQP_URL", "SEARCH_BACKEND", "OPENSEARCH_URL"},
         "notifications": shared | {"DATABASE_URL", "AMQP_URL", "SMTP_URL", "FRONTEND_URL", "MAIL_FROM"},
+        "resumes": shared | {"DATABASE_URL", "AMQP_URL"},
+        "applications": shared | {"DATABASE_URL", "AMQP_URL", "RESUMES_URL"},
         "gateway": shared
         | {"GATEWAY_ROUTES", "CORS_ALLOW_ORIGINS", "RATE_LIMIT_PER_MINUTE", "MAX_BODY_BYTES"},
     }
@@ -599,8 +617,10 @@ def check_network_policies(resources: list[Resource]) -> list[str]:
             external = [e for e in external if e != f"namespace {INGRESS_CONTROLLER_NAMESPACE}"]
         if external:
             problems.append(f"{name}: accepts traffic from {external}")
-        jwks_clients = {"jobs", "search", "notifications"}
-        allowed = {"gateway"} | (jwks_clients if name == "auth" else set())
+        jwks_clients = {"jobs", "search", "notifications", "resumes", "applications"}
+        # applications copies the chosen resume version from resumes when someone applies
+        callers = {"auth": jwks_clients, "resumes": {"applications"}}
+        allowed = {"gateway"} | callers.get(name, set())
         if name != "gateway":
             if not {"gateway"} <= pod_peers:
                 problems.append(f"{name}: does not accept the gateway")
@@ -947,6 +967,8 @@ def _wrong_route(r):
             "companies": "http://jobs:8002",
             "search": "http://search:8003",
             "notifications": "http://notifications:8004",
+            "resumes": "http://resumes:8005",
+            "applications": "http://applications:8006",
         }
     )
 

@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 
 from aujobs_common.pg import drop_database, ensure_database, to_sqlalchemy_url, with_database
 
-SERVICES = ("auth", "jobs", "search", "notifications")
+SERVICES = ("auth", "jobs", "search", "notifications", "resumes", "applications")
 
 
 def free_port() -> int:
@@ -43,7 +43,14 @@ class Topology:
     exchange: str = "aujobs.events"
     gateway_port: int = 8000
     service_ports: dict[str, int] = field(
-        default_factory=lambda: {"auth": 8001, "jobs": 8002, "search": 8003, "notifications": 8004}
+        default_factory=lambda: {
+            "auth": 8001,
+            "jobs": 8002,
+            "search": 8003,
+            "notifications": 8004,
+            "resumes": 8005,
+            "applications": 8006,
+        }
     )
     # Where notifications delivers email (SMTP_URL; e.g. an aiosmtpd server in tests,
     # Mailpit locally); None leaves the service's default (smtp://127.0.0.1:1025).
@@ -104,6 +111,8 @@ class Topology:
             env["GATEWAY_ROUTES"] = json.dumps(routes)
         else:
             env["DATABASE_URL"] = self.database_url(name)
+        if name == "applications":  # copies the chosen resume version when someone applies
+            env["RESUMES_URL"] = self.service_url("resumes")
         if name == "notifications" and self.smtp_url:
             env["SMTP_URL"] = self.smtp_url
         env.update(self.extra_env)

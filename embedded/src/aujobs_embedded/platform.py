@@ -16,6 +16,9 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from aujobs_applications.app import MIGRATIONS as APPLICATIONS_MIGRATIONS
+from aujobs_applications.app import create_app as create_applications
+from aujobs_applications.settings import ApplicationsSettings
 from aujobs_auth.app import MIGRATIONS as AUTH_MIGRATIONS
 from aujobs_auth.app import create_app as create_auth
 from aujobs_auth.seed import ensure_demo_users
@@ -34,6 +37,9 @@ from aujobs_notifications.app import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
 from aujobs_notifications.app import create_app as create_notifications
 from aujobs_notifications.devmail import DevMailSink, create_devmail_router
 from aujobs_notifications.settings import NotificationsSettings
+from aujobs_resumes.app import MIGRATIONS as RESUMES_MIGRATIONS
+from aujobs_resumes.app import create_app as create_resumes
+from aujobs_resumes.settings import ResumesSettings
 from aujobs_search.app import MIGRATIONS as SEARCH_MIGRATIONS
 from aujobs_search.app import create_app as create_search
 from aujobs_search.settings import SearchSettings
@@ -45,6 +51,8 @@ SERVICES = {
     "jobs": (JobsSettings, create_jobs, JOBS_MIGRATIONS),
     "search": (SearchSettings, create_search, SEARCH_MIGRATIONS),
     "notifications": (NotificationsSettings, create_notifications, NOTIFICATIONS_MIGRATIONS),
+    "resumes": (ResumesSettings, create_resumes, RESUMES_MIGRATIONS),
+    "applications": (ApplicationsSettings, create_applications, APPLICATIONS_MIGRATIONS),
 }
 
 
@@ -97,13 +105,17 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
     await mail.start()
     stack.push_async_callback(mail.stop)
     apps: dict[str, FastAPI] = {"auth": auth}
-    for name in ("jobs", "search", "notifications"):
+    for name in ("jobs", "search", "notifications", "resumes", "applications"):
         settings_cls, factory, _ = SERVICES[name]
         extra: dict[str, object] = {"smtp_url": mail.url} if name == "notifications" else {}
-        options = {}
+        options: dict[str, object] = {}
         if name == "jobs" and config.clock is not None:
             options["clock"] = config.clock
             extra["workflow_poll_interval_s"] = 0
+        if name == "applications":  # copies the chosen resume version, in process
+            options["resumes_transport"] = transports["resumes"]
+        if name in ("resumes", "applications") and config.clock is not None:
+            options["clock"] = config.clock
         apps[name] = factory(
             settings_cls(database_url=urls[name], amqp_url=None, **extra), bus=bus, key_source=keys, **options
         )
