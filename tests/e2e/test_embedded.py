@@ -6,6 +6,7 @@ demo data ``make run`` seeds."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,18 +14,28 @@ import pytest
 import pytest_asyncio
 
 from aujobs_auth.seed import DEMO_PASSWORD, DEMO_USERS
+from aujobs_common.testing.waiting import eventually
 from aujobs_embedded.platform import Platform
+from aujobs_gateway.settings import GatewaySettings
 from aujobs_jobs.schemas import normalise_abn
 from aujobs_jobs.seed import DEMO_COMPANIES
 
 SEED_JOBS = 20
+REAL_CV = (
+    Path(__file__).resolve().parents[2] / "services/resumes/tests/data/rendercv/John_Doe_ClassicTheme_CV.pdf"
+)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def embedded(
     tmp_path_factory: pytest.TempPathFactory, helpers: Any
 ) -> AsyncIterator[tuple[Platform, httpx.AsyncClient]]:
-    async with helpers.embedded_platform(tmp_path_factory.mktemp("embedded"), seed_jobs=SEED_JOBS) as running:
+    # the module signs up more accounts than the per-IP limit on auth routes lets one
+    # client do in a minute (that limit is the gateway tests' business)
+    gateway = GatewaySettings(redis_url=None, auth_rate_limit_per_minute=1000)
+    async with helpers.embedded_platform(
+        tmp_path_factory.mktemp("embedded"), seed_jobs=SEED_JOBS, gateway=gateway
+    ) as running:
         yield running
 
 
@@ -76,6 +87,8 @@ async def test_register_post_publish_and_search(frontend, helpers):
         "companies",
         "search",
         "notifications",
+        "resumes",
+        "applications",
     }
     # The companies area is routed to the jobs service and its reads are public.
     company = await http.get(f"/api/v1/companies/{company_id}")
@@ -150,3 +163,42 @@ async def test_the_demo_admin_signs_in_as_admin_and_moderates(embedded, frontend
     assert queue.status_code == 200 and draft["id"] in [j["id"] for j in queue.json()["items"]]
     r = await http.post(f"/api/v1/jobs/{draft['id']}/moderation", json={"approve": True}, headers=admin)
     assert r.status_code == 200 and r.json()["status"] == "active", r.text
+
+
+async def test_a_seeker_applies_with_an_uploaded_resume_in_one_process(frontend):
+    """Upload → background parse → apply (the applications service copies the resume
+    version from the resumes service in process) → the employer sees it."""
+    http = frontend.http
+    employer = await frontend.signup("employer")
+    seeker = await frontend.signup("job_seeker")
+    job = await frontend.post_job(employer, "Data Scientist")
+    cv = REAL_CV.read_bytes()
+    r = await http.post(
+        "/api/v1/resumes",
+        files={"file": ("cv.pdf", cv, "application/pdf")},
+        headers=seeker.headers,
+    )
+    assert r.status_code == 201, r.text
+    resume = r.json()
+    version_url = f"/api/v1/resumes/{resume['id']}/versions/{resume['versions'][0]['id']}"
+
+    async def parsed() -> dict[str, Any] | None:
+        body = (await http.get(version_url, headers=seeker.headers)).json()
+        return body if body["parse_status"] == "parsed" else None
+
+    version = await eventually(parsed, timeout=60)
+    assert version["parsed"]["contact"]["email"] == "john.doe@email.com"
+
+    body = {
+        "job_id": job["id"],
+        "resume_id": resume["id"],
+        "resume_version_id": version["id"],
+        "answers": {"work_rights": "I'm an Australian citizen"},
+    }
+    r = await http.post("/api/v1/applications", json=body, headers=seeker.headers)
+    assert r.status_code == 201, r.text
+    application = r.json()
+    r = await http.get(f"/api/v1/jobs/{job['id']}/applications", headers=employer.headers)
+    assert r.status_code == 200 and [a["id"] for a in r.json()["items"]] == [application["id"]]
+    r = await http.get(f"/api/v1/applications/{application['id']}/resume", headers=employer.headers)
+    assert r.status_code == 200 and r.content == cv
