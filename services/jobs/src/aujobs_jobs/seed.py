@@ -526,6 +526,39 @@ def hiring(classification: str) -> list[str]:
     return [c.name for c in DEMO_COMPANIES if classification in c.hires]
 
 
+#: What demo postings ask for, by title (normalised against the skills catalogue when
+#: the posting is created, like any employer's).
+SKILLS_BY_TITLE: dict[str, list[str]] = {
+    "Senior Financial Accountant": ["Microsoft Excel", "Xero", "SAP"],
+    "Accounts Payable Officer": ["Microsoft Excel", "MYOB", "Xero"],
+    "Tax Accountant": ["Microsoft Excel", "Xero"],
+    "Executive Assistant": ["Microsoft Outlook", "Microsoft Excel", "Microsoft PowerPoint"],
+    "Credit Analyst": ["Microsoft Excel", "SQL"],
+    "Customer Service Consultant": ["Salesforce", "Zendesk"],
+    "Construction Project Manager": ["Microsoft Project", "Procore"],
+    "Senior Estimator": ["Microsoft Excel", "AutoCAD"],
+    "Project Architect": ["Revit", "AutoCAD", "SketchUp"],
+    "UX Designer": ["Figma", "Adobe Creative Cloud", "HTML"],
+    "Civil Engineer": ["AutoCAD", "Civil 3D", "MATLAB"],
+    "Electrical Engineer": ["AutoCAD", "MATLAB"],
+    "Talent Acquisition Partner": ["LinkedIn", "Workday"],
+    "HR Business Partner": ["Workday", "Microsoft Excel"],
+    "Senior Python Developer": ["Python", "Django", "PostgreSQL", "Docker", "AWS"],
+    "Full Stack Developer": ["TypeScript", "React", "Node.js", "PostgreSQL"],
+    "Software Engineer": ["Python", "Java", "Kubernetes", "Git"],
+    "IT Support Officer": ["Microsoft Windows", "Microsoft 365", "Active Directory"],
+    "Data Engineer": ["Python", "SQL", "Apache Spark", "AWS", "Apache Airflow"],
+    "Cyber Security Analyst": ["Splunk", "Linux", "Python"],
+    "Digital Marketing Specialist": ["Google Analytics", "Google Ads", "HubSpot"],
+    "Brand Manager": ["Adobe Creative Cloud", "Microsoft PowerPoint"],
+    "Exploration Geologist": ["ArcGIS", "Leapfrog"],
+    "Property Manager": ["PropertyMe", "Microsoft Excel"],
+    "Business Development Manager": ["Salesforce", "HubSpot"],
+    "Sales Representative": ["Salesforce"],
+    "Data Scientist": ["Python", "R", "SQL", "scikit-learn", "Tableau"],
+}
+
+
 def demo_postings(count: int, company_ids: dict[str, uuid.UUID], seed: int = 2026) -> list[JobCreate]:
     """``count`` postings of the demo companies (``company_ids`` by name)."""
     rng = random.Random(seed)
@@ -556,6 +589,7 @@ def demo_postings(count: int, company_ids: dict[str, uuid.UUID], seed: int = 202
                 work_type=work_type,
                 classification=classification,
                 sub_classification=sub if sub else None,
+                skills=SKILLS_BY_TITLE.get(title, []),
             )
         )
     return out
