@@ -202,3 +202,26 @@ async def test_a_seeker_applies_with_an_uploaded_resume_in_one_process(frontend)
     assert r.status_code == 200 and [a["id"] for a in r.json()["items"]] == [application["id"]]
     r = await http.get(f"/api/v1/applications/{application['id']}/resume", headers=employer.headers)
     assert r.status_code == 200 and r.content == cv
+
+
+async def test_the_demo_seeker_has_a_resume_and_applications_in_the_demo_pipeline(embedded):
+    """`make run` opens with a pipeline to look at: the demo seeker's built resume and
+    three applications, moved along by the demo employer."""
+    _, http = embedded
+
+    async def login(key: str) -> dict[str, str]:
+        email, _ = DEMO_USERS[key]
+        r = await http.post("/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    seeker, employer = await login("job_seeker"), await login("employer")
+    resumes = (await http.get("/api/v1/resumes", headers=seeker)).json()["items"]
+    assert [r["is_primary"] for r in resumes] == [True]
+    mine = (await http.get("/api/v1/applications", headers=seeker)).json()["items"]
+    assert sorted(a["status"] for a in mine) == ["interview", "reviewed", "submitted"]
+    interview = next(a for a in mine if a["status"] == "interview")
+    assert [h["status"] for h in interview["history"]] == ["submitted", "reviewed", "shortlisted", "interview"]
+    r = await http.get(f"/api/v1/jobs/{interview['job_id']}/applications", headers=employer)
+    assert r.status_code == 200 and [a["id"] for a in r.json()["items"]] == [interview["id"]]
+    assert r.json()["items"][0]["match_score"] is not None

@@ -44,6 +44,8 @@ from aujobs_search.app import MIGRATIONS as SEARCH_MIGRATIONS
 from aujobs_search.app import create_app as create_search
 from aujobs_search.settings import SearchSettings
 
+from .demo import seed_demo_applications
+
 log = logging.getLogger(__name__)
 
 SERVICES = {
@@ -143,4 +145,7 @@ async def start_platform(config: EmbeddedConfig, stack: AsyncExitStack) -> Platf
             app.state.runtime.events_committed()
         if created:
             log.info("seeded demo jobs", extra={"count": created})
+        applied = await seed_demo_applications(transports)
+        if applied:
+            log.info("seeded demo applications", extra={"count": applied})
     return platform
