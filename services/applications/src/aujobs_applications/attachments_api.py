@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
-import unicodedata
 import uuid
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import UploadFile
 
-from aujobs_common import documents
+from aujobs_common import documents, uploads
 from aujobs_common.app import runtime_of
-from aujobs_common.errors import PROBLEM_RESPONSES, FieldError, ProblemError
+from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
 from aujobs_common.idempotency import run_idempotent
 from aujobs_common.security import CurrentPrincipal
 
@@ -39,88 +35,29 @@ from .schemas import AttachmentOut
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"], responses=PROBLEM_RESPONSES)
 
-FORM_OVERHEAD = 16 * 1024
 KINDS = ("cover_letter", "other")
 EXTENSIONS = {"pdf": ".pdf", "docx": ".docx"}
+FORM = uploads.UploadForm(
+    invalid_detail="The upload must be multipart/form-data with the document in 'file' and 'kind'.",
+    text_fields={"kind": 1},
+)
 _INSPECT_SLOTS = asyncio.Semaphore(4)
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\\"]+")
 
 
 def safe_filename(name: str | None, kind: documents.DocumentKind) -> str:
-    """A display name that is safe in a Content-Disposition header: no path, no control
-    characters or quotes, at most 150 characters, ending in the extension of the type
-    the bytes really are."""
-    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
-    base = _UNSAFE.sub("_", base).strip(" .")[:150]
-    extension = EXTENSIONS[kind.value]
-    if base.lower().endswith(extension):
-        stem = base[: -len(extension)]
-    else:
-        stem = base.rsplit(".", 1)[0] if "." in base else base
-    return (stem.strip(" .") or "attachment") + extension
-
-
-def download(content: bytes, *, filename: str, content_type: str) -> Response:
-    filename = _UNSAFE.sub("_", filename) or "file"
-    fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
-    return Response(
-        content,
-        media_type=content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
-
-
-def _invalid(message: str, field: str = "file") -> ProblemError:
-    return ProblemError(
-        422,
-        "The upload must be multipart/form-data with the document in 'file' and 'kind'.",
-        type_="validation-error",
-        errors=[FieldError(field=field, message=message)],
-    )
-
-
-def _too_large(max_bytes: int) -> ProblemError:
-    return ProblemError(
-        413, f"The file is larger than {max_bytes // (1024 * 1024)} MiB.", type_="file-too-large"
-    )
+    """The display name kept for an attachment (``aujobs_common.uploads.clean_filename``):
+    no path or control characters, at most 200 characters, ending in the extension of
+    the type the bytes really are."""
+    return uploads.clean_filename(name, extension=EXTENSIONS[kind.value], default="attachment")
 
 
 async def _read_upload(request: Request, max_bytes: int) -> tuple[bytes, str | None, str]:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
-        raise _too_large(max_bytes)
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise _invalid("expected a multipart/form-data body")
-    # Read the body with a cap (a chunked upload declares no length), then let Starlette
-    # parse it from memory: Request.stream() serves a body already read from ``_body``.
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > max_bytes + FORM_OVERHEAD:
-            raise _too_large(max_bytes)
-    request._body = bytes(received)
-    try:
-        form = await request.form(max_files=1, max_fields=4, max_part_size=4096)
-    except Exception as exc:  # malformed multipart, too many parts
-        raise _invalid("the multipart body is malformed") from exc
-    try:
-        upload = form.get("file")
-        kind = form.get("kind")
-        if not isinstance(upload, UploadFile):
-            raise _invalid("a file is required")
-        if not isinstance(kind, str) or kind not in KINDS:
-            raise _invalid("cover_letter or other", "kind")
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise _too_large(max_bytes)
-        return data, upload.filename, kind
-    finally:
-        await form.close()
+    """The file, its client-side name and ``kind``, read as the body streams in."""
+    upload = await uploads.read_upload(request, FORM, max_bytes=max_bytes)
+    kind = upload.first("kind")
+    if kind is None or kind not in KINDS:
+        raise FORM.invalid("cover_letter or other", "kind")
+    return upload.data, upload.filename, kind
 
 
 async def _inspect(data: bytes, max_bytes: int) -> documents.DocumentKind:
@@ -256,7 +193,7 @@ async def get_attachment(
         content = await runtime.extras["blobs"].get(session, attachment.sha256)
     if content is None:
         raise ProblemError(404, "No such attachment.", type_="attachment-not-found")
-    return download(content, filename=attachment.filename, content_type=attachment.content_type)
+    return uploads.download(content, filename=attachment.filename, content_type=attachment.content_type)
 
 
 @router.get(
@@ -271,6 +208,6 @@ async def get_resume(application_id: uuid.UUID, request: Request, principal: Cur
         content = await runtime.extras["blobs"].get(session, application.resume_sha256)
     if content is None:
         raise ProblemError(404, "The resume copy is missing.", type_="resume-not-found")
-    return download(
+    return uploads.download(
         content, filename=application.resume_filename, content_type=application.resume_content_type
     )

@@ -1,24 +1,22 @@
 """Company media (/api/v1/companies/{company_id}/logo, /images, /media/...).
 
 Uploads are ``multipart/form-data`` with the picture in the field ``file`` (and, for
-images, an optional ``alt_text`` of at most 200 characters). The body is parsed here,
-as it streams in, rather than by FastAPI: the caller's permission is checked before a
-byte is read, and reading stops as soon as the file passes ``media_max_bytes``."""
+images, an optional ``alt_text`` of at most 200 characters). The body is parsed as it
+streams in (``aujobs_common.uploads``), not by FastAPI: the caller's permission is
+checked before a byte is read, and reading stops as soon as the file passes
+``media_max_bytes``."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import dataclasses
 import uuid
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from python_multipart import MultipartParser
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import parse_options_header
 
+from aujobs_common import uploads
 from aujobs_common.app import runtime_of
 from aujobs_common.errors import PROBLEM_RESPONSES, FieldError, ProblemError
 from aujobs_common.idempotency import run_idempotent
@@ -32,9 +30,6 @@ router = APIRouter(prefix="/api/v1/companies", tags=["media"], responses={**PROB
 
 EmployerOrAdmin = Annotated[Principal, Depends(require_roles("employer", "admin"))]
 
-# Room for the multipart boundaries and part headers around the file itself.
-FORM_OVERHEAD = 16 * 1024
-TEXT_FIELD_MAX_BYTES = 4 * 1024
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 _DECODE_SLOTS = asyncio.Semaphore(2)
 
@@ -57,145 +52,21 @@ def _upload_body(*, with_alt_text: bool) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------- streaming multipart
+# ---------------------------------------------------------------- the form
+
+LOGO_FORM = uploads.UploadForm(
+    invalid_detail="The upload must be multipart/form-data with the picture in the field 'file'."
+)
+IMAGE_FORM = dataclasses.replace(LOGO_FORM, text_fields={"alt_text": 1})
 
 
-def _invalid_form(message: str, field_name: str = "file") -> ProblemError:
-    return ProblemError(
-        422,
-        "The upload must be multipart/form-data with the picture in the field 'file'.",
-        type_="validation-error",
-        errors=[FieldError(field=field_name, message=message)],
-    )
-
-
-def _too_large(max_bytes: int) -> ProblemError:
-    return ProblemError(
-        413, f"The file is larger than {max_bytes // (1024 * 1024)} MiB.", type_="file-too-large"
-    )
-
-
-@dataclass
-class _FormReader:
-    """python-multipart callbacks that keep one file (up to ``max_bytes``) and a few
-    short text fields. Problems are noted, not raised, inside the callbacks and raised
-    by ``check`` between chunks."""
-
-    max_bytes: int
-    text_fields: frozenset[str]
-    file: bytearray | None = None
-    fields: dict[str, str] = field(default_factory=dict)
-    problem: ProblemError | None = None
-    _headers: dict[bytes, bytes] = field(default_factory=dict)
-    _header_name: bytes = b""
-    _header_value: bytes = b""
-    _part: str | None = None
-    _text: bytearray = field(default_factory=bytearray)
-
-    def _fail(self, problem: ProblemError) -> None:
-        self.problem = self.problem or problem
-
-    def on_part_begin(self) -> None:
-        self._headers, self._part, self._text = {}, None, bytearray()
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_name += data[start:end]
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def on_header_end(self) -> None:
-        self._headers[self._header_name.lower()] = self._header_value
-        self._header_name, self._header_value = b"", b""
-
-    def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        name = options.get(b"name", b"").decode("utf-8", "replace")
-        if name == "file":
-            if self.file is not None:
-                self._fail(_invalid_form("send exactly one file"))
-            self.file = bytearray()
-        elif name in self.text_fields:
-            if name in self.fields:
-                self._fail(_invalid_form("send this field once", name))
-        else:
-            self._fail(_invalid_form(f"unknown form field {name!r}", name or "body"))
-        self._part = name
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.problem is not None:
-            return
-        chunk = data[start:end]
-        if self._part == "file" and self.file is not None:
-            if len(self.file) + len(chunk) > self.max_bytes:
-                self._fail(_too_large(self.max_bytes))
-                return
-            self.file += chunk
-        else:
-            if len(self._text) + len(chunk) > TEXT_FIELD_MAX_BYTES:
-                self._fail(_invalid_form("too long", self._part or "body"))
-                return
-            self._text += chunk
-
-    def on_part_end(self) -> None:
-        if self._part in self.text_fields and self.problem is None:
-            self.fields[self._part] = self._text.decode("utf-8", "replace")
-
-    def check(self) -> None:
-        if self.problem is not None:
-            raise self.problem
-
-
-@dataclass(frozen=True)
-class Upload:
-    data: bytes
-    fields: dict[str, str]
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-
-async def read_upload(
-    request: Request, *, max_bytes: int, text_fields: frozenset[str] = frozenset()
-) -> Upload:
-    """The uploaded file and text fields, read from the body as it arrives; stops at
-    ``max_bytes`` + 1 bytes of file with a 413 (or before reading, when the declared
-    Content-Length already says so)."""
-    content_type, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if content_type != b"multipart/form-data" or not boundary:
-        raise _invalid_form("expected a multipart/form-data body")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
-        raise _too_large(max_bytes)
-    reader = _FormReader(max_bytes=max_bytes, text_fields=text_fields)
-    callbacks = {
-        name: getattr(reader, name)
-        for name in (
-            "on_part_begin",
-            "on_part_data",
-            "on_part_end",
-            "on_header_field",
-            "on_header_value",
-            "on_header_end",
-            "on_headers_finished",
-        )
-    }
-    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
-    try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-            reader.check()
-        parser.finalize()
-    except FormParserError as exc:
-        raise _invalid_form("the multipart body is malformed") from exc
-    reader.check()
-    if reader.file is None:
-        raise _invalid_form("a file is required")
-    if not reader.file:
+async def read_upload(request: Request, form: uploads.UploadForm, *, max_bytes: int) -> uploads.Upload:
+    """The picture and text fields, read as the body streams in (a 413 as soon as the
+    file passes ``max_bytes``); an empty file is not a picture (415)."""
+    upload = await uploads.read_upload(request, form, max_bytes=max_bytes)
+    if not upload.data:
         raise media.unsupported()
-    return Upload(data=bytes(reader.file), fields=reader.fields)
+    return upload
 
 
 # ---------------------------------------------------------------- helpers
@@ -217,7 +88,9 @@ async def _authorise(request: Request, company_id: uuid.UUID, principal: Princip
         )
 
 
-async def _process(upload: Upload, kind: media.MediaKind, settings: JobsSettings) -> media.ProcessedImage:
+async def _process(
+    upload: uploads.Upload, kind: media.MediaKind, settings: JobsSettings
+) -> media.ProcessedImage:
     """Decode and resize in a worker thread, a few uploads at a time: a picture at the
     pixel limit takes several hundred MB while it is being processed."""
     async with _DECODE_SLOTS:
@@ -244,7 +117,7 @@ async def _process(upload: Upload, kind: media.MediaKind, settings: JobsSettings
 async def put_logo(company_id: uuid.UUID, request: Request, principal: EmployerOrAdmin) -> media.MediaOut:
     settings = _settings(request)
     await _authorise(request, company_id, principal)
-    upload = await read_upload(request, max_bytes=settings.media_max_bytes)
+    upload = await read_upload(request, LOGO_FORM, max_bytes=settings.media_max_bytes)
     processed = await _process(upload, "logo", settings)
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
@@ -300,10 +173,8 @@ async def add_image(
 ) -> JSONResponse:
     settings = _settings(request)
     await _authorise(request, company_id, principal)
-    upload = await read_upload(
-        request, max_bytes=settings.media_max_bytes, text_fields=frozenset({"alt_text"})
-    )
-    alt_text = media.clean_alt_text(upload.fields.get("alt_text"))
+    upload = await read_upload(request, IMAGE_FORM, max_bytes=settings.media_max_bytes)
+    alt_text = media.clean_alt_text(upload.first("alt_text"))
     if alt_text is not None and len(alt_text) > media.ALT_TEXT_MAX:
         raise ProblemError(
             422,
@@ -371,13 +242,6 @@ async def delete_image(
 # ---------------------------------------------------------------- the bytes
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
-
-
 @router.get(
     "/{company_id}/media/{media_id}/{rendition}",
     response_class=Response,
@@ -397,7 +261,7 @@ async def get_rendition(
         )
         etag = f'"{found.sha256}"'
         headers = {"ETag": etag, "Cache-Control": CACHE_FOREVER, "X-Content-Type-Options": "nosniff"}
-        if _etag_matches(if_none_match, etag):
+        if uploads.etag_matches(if_none_match, etag):
             return Response(status_code=304, headers=headers)
         content = await media.rendition_content(session=session, rendition=found)
     extension = found.content_type.rsplit("/", 1)[-1]

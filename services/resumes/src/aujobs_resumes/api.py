@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -30,6 +28,7 @@ from aujobs_common.errors import PROBLEM_RESPONSES, ProblemError
 from aujobs_common.idempotency import run_idempotent
 from aujobs_common.pagination import Page, PageParams, page_params
 from aujobs_common.security import CurrentPrincipal
+from aujobs_common.uploads import download_headers, etag_matches
 
 from . import service
 from .models import ResumeSource
@@ -120,39 +119,12 @@ async def counted_upload() -> AsyncIterator[None]:
     UPLOADS.labels("accepted").inc()
 
 
-def _ascii_fallback(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    plain = "".join(ch if ch.isprintable() and ch not in '"\\;' else "_" for ch in plain).strip()
-    return plain or "resume"
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback and the exact name as RFC 5987 UTF-8."""
-    return (
-        f"attachment; filename=\"{_ascii_fallback(filename)}\"; filename*=UTF-8''{quote(filename, safe='')}"
-    )
-
-
 def file_headers(
     filename: str, *, etag: str | None = None, cache: str = "private, no-cache"
 ) -> dict[str, str]:
-    headers = {
-        "Content-Disposition": content_disposition(filename),
-        "X-Content-Type-Options": "nosniff",
-        # never rendered as a page of ours, whatever a browser makes of the bytes
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": cache,
-    }
-    if etag:
-        headers["ETag"] = etag
-    return headers
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
+    """A resume file's download headers (``aujobs_common.uploads.download_headers``):
+    revalidated by ETag by default; shared and generated files pass ``private, no-store``."""
+    return download_headers(filename, cache=cache, etag=etag, default="resume")
 
 
 # ---------------------------------------------------------------- collection
