@@ -74,8 +74,9 @@ async def test_unhandled_errors_are_500_problems_without_internals(client, caplo
 
 
 async def test_what_the_database_refuses_is_a_client_problem_and_changes_nothing(fresh_database_url):
-    """A NUL in text (SQLSTATE 22021) is a 422, a unique key taken meanwhile (23505) a 409;
-    both roll back; other database errors stay 500s."""
+    """A NUL in text (SQLSTATE 22021) is a 422, a unique key taken meanwhile (23505) a 409,
+    a deadlock victim (40P01) a 503 to send again; all roll back; other database errors
+    stay 500s."""
     db = Database(fresh_database_url)
     async with db.transaction() as session:
         await session.execute(sa.text("CREATE TABLE names (name text PRIMARY KEY, note text)"))
@@ -88,6 +89,13 @@ async def test_what_the_database_refuses_is_a_client_problem_and_changes_nothing
             await session.execute(sa.text("INSERT INTO names VALUES ('audit', 'x') ON CONFLICT DO NOTHING"))
             await session.execute(sa.text("INSERT INTO names VALUES (:n, :note)"), {"n": name, "note": note})
         return {"name": name}
+
+    @app.post("/collide")
+    async def collide() -> None:
+        async with db.transaction() as session:
+            await session.execute(sa.text("INSERT INTO names VALUES ('collided', 'x')"))
+            # what PostgreSQL raises when it breaks a deadlock by rolling this one back
+            await session.execute(sa.text("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40P01'; END $$"))
 
     @app.get("/broken")
     async def broken() -> None:
@@ -102,6 +110,9 @@ async def test_what_the_database_refuses_is_a_client_problem_and_changes_nothing
             assert taken.status_code == 409 and taken.json()["type"].endswith("/conflict")
             nul = await c.post("/names/banksia", params={"note": "a\x00b"})
             assert nul.status_code == 422 and nul.json()["type"].endswith("/invalid-input")
+            again = await c.post("/collide")
+            assert again.status_code == 503 and again.json()["type"].endswith("/retry")
+            assert again.headers["retry-after"] == "1"
             assert (await c.get("/broken")).status_code == 500
         async with db.session() as session:
             names = (await session.execute(sa.text("SELECT name FROM names ORDER BY name"))).scalars().all()

@@ -165,6 +165,17 @@ def install_problem_handlers(app: FastAPI) -> None:
                 type_=PROBLEM_BASE + "conflict",
                 instance=request.url.path,
             )
+        if sqlstate(exc) in ("40P01", "40001"):
+            # A deadlock or serialization failure: PostgreSQL chose this transaction to
+            # roll back; the same request sent again succeeds. Logged: lock order is ours.
+            log.warning("transaction rolled back by the database", extra={"sqlstate": sqlstate(exc)})
+            return problem_response(
+                503,
+                "The request collided with another one changing the same data; please send it again.",
+                type_=PROBLEM_BASE + "retry",
+                instance=request.url.path,
+                headers={"Retry-After": "1"},
+            )
         if sqlstate(exc).startswith("22"):
             log.info("input the database refused", extra={"sqlstate": sqlstate(exc)})
             return problem_response(
