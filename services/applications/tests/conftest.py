@@ -50,6 +50,7 @@ class StoredVersion:
         return {
             "id": str(self.version_id),
             "resume_id": str(self.resume_id),
+            "owner_id": str(self.owner_id),
             "number": 1,
             "filename": self.filename,
             "content_type": "application/pdf",
@@ -63,8 +64,8 @@ class StoredVersion:
 
 @dataclass
 class FakeResumes:
-    """The resumes service's two version endpoints; a version resolves only for the
-    token of its owner (404 otherwise, as the real service answers)."""
+    """The resumes service's two version endpoints; a version resolves for the token of
+    its owner or of an admin (404 otherwise), as the real service answers."""
 
     versions: dict[uuid.UUID, StoredVersion] = field(default_factory=dict)
     down: bool = False
@@ -96,7 +97,8 @@ class FakeResumes:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             return httpx.Response(401)
-        caller = uuid.UUID(jwt.get_unverified_claims(auth.removeprefix("Bearer "))["sub"])
+        claims = jwt.get_unverified_claims(auth.removeprefix("Bearer "))
+        caller, is_admin = uuid.UUID(claims["sub"]), "admin" in claims.get("roles", [])
         parts = request.url.path.strip("/").split("/")
         # api/v1/resumes/{rid}/versions/{vid}[/file]
         if len(parts) not in (6, 7) or parts[:3] != ["api", "v1", "resumes"] or parts[4] != "versions":
@@ -106,7 +108,7 @@ class FakeResumes:
             resume_id = uuid.UUID(parts[3])
         except ValueError:
             return httpx.Response(404)
-        if version is None or version.resume_id != resume_id or version.owner_id != caller:
+        if version is None or version.resume_id != resume_id or (version.owner_id != caller and not is_admin):
             return httpx.Response(404, json={"type": "about:blank", "title": "Not Found", "status": 404})
         if len(parts) == 7:
             if parts[6] != "file":

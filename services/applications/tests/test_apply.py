@@ -178,6 +178,17 @@ async def test_a_resume_that_is_not_yours_is_refused(api):
     assert await count_rows(api, "applications") == 0
 
 
+async def test_an_admin_who_also_seeks_work_cannot_apply_with_someone_elses_resume(api):
+    """The resumes service lets admins read any resume; applying checks the owner."""
+    job = await open_job(api)
+    someone_else = api.resumes.add(uuid.uuid4())
+    admin_seeker = uuid.uuid4()
+    headers = api.tokens.headers(admin_seeker, roles=["admin", "job_seeker"], email_verified=True)
+    r = await apply(api, job.job_id, admin_seeker, version=someone_else, headers=headers, expect=None)
+    is_problem(r, 422, "resume-not-found")
+    assert await count_rows(api, "applications") == 0 and await count_rows(api, "blobs") == 0
+
+
 async def test_resumes_service_down_is_a_retryable_503(api):
     job = await open_job(api)
     api.resumes.down = True

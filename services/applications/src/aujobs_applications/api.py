@@ -159,15 +159,19 @@ def _with_etag(out: ApplicationOut, status_code: int = 200) -> JSONResponse:
 
 
 async def _fetch_resume(
-    runtime: ServiceRuntime, data: ApplicationCreate, authorization: str
+    runtime: ServiceRuntime, data: ApplicationCreate, authorization: str, applicant_id: uuid.UUID
 ) -> tuple[ResumeVersion, bytes]:
-    """The chosen version and its bytes, asked for with the applicant's own token."""
+    """The chosen version and its bytes, asked for with the applicant's own token. Only
+    the applicant's own resume will do: the resumes service lets admins read anyone's,
+    and an admin may be a job seeker too."""
     client = resumes_of(runtime)
     settings = settings_of(runtime)
     try:
         version = await client.get_version(
             data.resume_id, data.resume_version_id, authorization=authorization
         )
+        if version.owner_id != applicant_id:
+            raise ResumeNotFound
         if version.size_bytes > settings.resume_max_bytes:
             raise ProblemError(
                 422, "This resume is larger than an application may carry.", type_="resume-too-large"
@@ -242,7 +246,7 @@ async def apply(
             if not await replayable():
                 raise
         else:
-            resume = await _fetch_resume(runtime, body, request.headers["authorization"])
+            resume = await _fetch_resume(runtime, body, request.headers["authorization"], principal.user_id)
 
     async with runtime.db.transaction() as session:
 

@@ -22,6 +22,8 @@ class ParsedProfile(BaseModel):
 class ResumeVersion(BaseModel):
     id: uuid.UUID
     resume_id: uuid.UUID
+    #: the resume's owner: an admin's token reads anyone's, so ownership is checked here
+    owner_id: uuid.UUID
     number: int | None = None
     filename: str
     content_type: str

@@ -25,6 +25,9 @@ ParseStatusName = Literal["pending", "parsing", "parsed", "failed"]
 class VersionOut(BaseModel):
     id: uuid.UUID
     resume_id: uuid.UUID
+    #: whose resume this is (an admin may read others'; a caller acting for the owner,
+    #: like the applications service, checks it is the owner)
+    owner_id: uuid.UUID
     number: int
     filename: str
     content_type: str

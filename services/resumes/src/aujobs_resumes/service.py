@@ -193,6 +193,7 @@ def version_out(version: ResumeVersion) -> VersionOut:
     return VersionOut(
         id=version.id,
         resume_id=version.resume_id,
+        owner_id=version.owner_id,
         number=version.number,
         filename=version.filename,
         content_type=version.content_type,
