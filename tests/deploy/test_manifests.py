@@ -741,6 +741,7 @@ def check_alert_rules(document: Resource) -> list[str]:
         "aujobs_outbox_lag_seconds",
         "aujobs_bus_dead_lettered_total",
         'aujobs_events_consumed_total{outcome="failed"}',
+        'aujobs_resume_parse_jobs_total{outcome="failed"}',
     ):
         if metric not in exprs:
             problems.append(f"alerts: nothing alerts on {metric}")
@@ -787,6 +788,8 @@ def check_dashboard(dashboard: Resource) -> list[str]:
         "aujobs_outbox_lag_seconds",
         "aujobs_gateway_upstream_requests_total",
         "aujobs_gateway_rate_limited_total",
+        "aujobs_applications_submitted_total",
+        "aujobs_resume_parse_duration_seconds_bucket",
     ):
         if metric not in joined:
             problems.append(f"dashboard: no panel shows {metric}")
