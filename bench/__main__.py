@@ -338,6 +338,7 @@ async def run(args: argparse.Namespace) -> int:
             "RATE_LIMIT_PER_MINUTE": "1000000000",
             "RATE_LIMIT_USER_PER_MINUTE": "1000000000",
             "AUTH_RATE_LIMIT_PER_MINUTE": "1000000",
+            "UPLOAD_RATE_LIMIT_PER_MINUTE": "1000000",
         },
     )
     baseline_doc = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}

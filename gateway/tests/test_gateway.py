@@ -28,6 +28,7 @@ from jose import jwk, jwt
 
 from aujobs_common.security import StaticKeySource
 from aujobs_gateway.app import create_app
+from aujobs_gateway.routing import RoutePatterns
 from aujobs_gateway.settings import GatewaySettings
 
 ISSUER = "https://auth.test.australiajobs"
@@ -760,6 +761,42 @@ async def test_per_user_limit(make_gateway: GatewayFactory, make_token: TokenFac
     assert "user limit" in assert_problem(r, 429)["detail"]
     # another user from the same address is not affected
     assert (await gw.client.get("/api/v1/jobs", headers=bearer(make_token()))).status_code == 200
+
+
+async def test_uploads_have_a_stricter_limit_per_user(
+    make_gateway: GatewayFactory, make_token: TokenFactory, redis_url: str
+) -> None:
+    window = 3600
+    gw = await make_gateway(
+        redis_url=redis_url,
+        upload_rate_limit_per_minute=2,
+        upload_rate_limit_routes=["POST /api/v1/jobs/*/files"],
+        rate_limit_window_seconds=window,
+    )
+    await avoid_window_edge(window)
+    token = make_token()
+    for _ in range(2):
+        r = await gw.client.post("/api/v1/jobs/1/files", content=b"%PDF-", headers=bearer(token))
+        assert r.status_code == 200, r.text
+    r = await gw.client.post("/api/v1/jobs/1/files", content=b"%PDF-", headers=bearer(token))
+    assert "upload limit" in assert_problem(r, 429)["detail"]
+    # the user's other requests, and another user's uploads, go on
+    assert (await gw.client.get("/api/v1/jobs/1", headers=bearer(token))).status_code == 200
+    other = await gw.client.post("/api/v1/jobs/1/files", content=b"%PDF-", headers=bearer(make_token()))
+    assert other.status_code == 200
+    assert len([c for c in gw.upstreams["jobs"].calls if c["raw_path"].endswith("/files")]) == 3
+
+
+def test_resume_and_media_uploads_are_upload_limited_by_default() -> None:
+    routes = RoutePatterns(GatewaySettings().upload_rate_limit_routes)
+    for method, path in [
+        ("POST", "/api/v1/resumes"),
+        ("POST", "/api/v1/resumes/0192/versions"),
+        ("POST", "/api/v1/applications/0192/attachments"),
+        ("PUT", "/api/v1/companies/0192/logo"),
+    ]:
+        assert routes.matches(method, path), path
+    assert not routes.matches("GET", "/api/v1/resumes")
 
 
 async def test_in_process_rate_limit_without_redis(make_gateway: GatewayFactory) -> None:

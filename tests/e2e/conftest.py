@@ -426,6 +426,7 @@ async def topology(
             "RATE_LIMIT_PER_MINUTE": "100000",
             "RATE_LIMIT_USER_PER_MINUTE": "100000",
             "AUTH_RATE_LIMIT_PER_MINUTE": "1000",
+            "UPLOAD_RATE_LIMIT_PER_MINUTE": "1000",
             "OUTBOX_POLL_INTERVAL_S": "0.5",
             "LOG_LEVEL": "INFO",
             "FRONTEND_URL": FRONTEND_URL,

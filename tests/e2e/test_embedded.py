@@ -32,7 +32,9 @@ async def embedded(
 ) -> AsyncIterator[tuple[Platform, httpx.AsyncClient]]:
     # the module signs up more accounts than the per-IP limit on auth routes lets one
     # client do in a minute (that limit is the gateway tests' business)
-    gateway = GatewaySettings(redis_url=None, auth_rate_limit_per_minute=1000)
+    gateway = GatewaySettings(
+        redis_url=None, auth_rate_limit_per_minute=1000, upload_rate_limit_per_minute=1000
+    )
     async with helpers.embedded_platform(
         tmp_path_factory.mktemp("embedded"), seed_jobs=SEED_JOBS, gateway=gateway
     ) as running:
@@ -221,7 +223,8 @@ async def test_the_demo_seeker_has_a_resume_and_applications_in_the_demo_pipelin
     mine = (await http.get("/api/v1/applications", headers=seeker)).json()["items"]
     assert sorted(a["status"] for a in mine) == ["interview", "reviewed", "submitted"]
     interview = next(a for a in mine if a["status"] == "interview")
-    assert [h["status"] for h in interview["history"]] == ["submitted", "reviewed", "shortlisted", "interview"]
+    path = ["submitted", "reviewed", "shortlisted", "interview"]
+    assert [h["status"] for h in interview["history"]] == path
     r = await http.get(f"/api/v1/jobs/{interview['job_id']}/applications", headers=employer)
     assert r.status_code == 200 and [a["id"] for a in r.json()["items"]] == [interview["id"]]
     assert r.json()["items"][0]["match_score"] is not None

@@ -211,6 +211,7 @@ class Gateway:
         self.public_routes = RoutePatterns(settings.public_routes)
         self.subroutes = SubRoutes(settings.gateway_subroutes)
         self.auth_limited_routes = RoutePatterns(settings.auth_rate_limit_routes)
+        self.upload_limited_routes = RoutePatterns(settings.upload_rate_limit_routes)
         self.upstreams = self._build_upstreams(transports)
         self._openapi: tuple[float, dict[str, Any]] | None = None
         self._openapi_lock = asyncio.Lock()
@@ -359,6 +360,12 @@ class Gateway:
             )
             if user is not None:
                 decisions.append(user)
+                rate_headers = self._limit(decisions)
+        if self.upload_limited_routes.matches(request.method, path):
+            uploader = str(principal.user_id) if principal is not None else self.client_ip(request)
+            upload = await self.limiter.hit("upload", uploader, self.settings.upload_rate_limit_per_minute)
+            if upload is not None:
+                decisions.append(upload)
                 rate_headers = self._limit(decisions)
         return await self.forward(request, area, upstream, principal, rate_headers)
 

@@ -78,6 +78,19 @@ DEFAULT_AUTH_RATE_LIMIT_ROUTES: list[str] = [
 ]
 
 
+#: Requests that make the platform store and read a file (parsing, image decoding):
+#: limited per user (per IP without a token) far below the general limit.
+DEFAULT_UPLOAD_RATE_LIMIT_ROUTES: list[str] = [
+    "POST /api/v1/resumes",
+    "POST /api/v1/resumes/*/versions",
+    "POST /api/v1/resumes/builder",
+    "PUT /api/v1/resumes/*/document",
+    "POST /api/v1/applications/*/attachments",
+    "PUT /api/v1/companies/*/logo",
+    "POST /api/v1/companies/*/images",
+]
+
+
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
 
@@ -94,6 +107,8 @@ class GatewaySettings(ServiceSettings):
     rate_limit_user_per_minute: int = 1200
     auth_rate_limit_per_minute: int = 20
     auth_rate_limit_routes: list[str] = list(DEFAULT_AUTH_RATE_LIMIT_ROUTES)
+    upload_rate_limit_per_minute: int = 10
+    upload_rate_limit_routes: list[str] = list(DEFAULT_UPLOAD_RATE_LIMIT_ROUTES)
     rate_limit_window_seconds: int = 60
     rate_limit_key_prefix: str = "aujobs:ratelimit"
 
