@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from aujobs_common.pagination import encode_cursor
+
 from .support import GOOD_ANSWERS, Company, admin, apply, employer, is_problem, open_job, seeker
 
 
@@ -203,3 +205,46 @@ async def test_analytics_on_a_known_scenario(api):
         await api.get(f"/api/v1/applications/analytics/companies/{company.id}", headers=employer(api)), 404
     )
     is_problem(await api.get(f"/api/v1/jobs/{job.job_id}/applications/analytics", headers=employer(api)), 404)
+
+
+async def test_a_forged_cursor_is_400_whatever_its_values(api):
+    company = Company()
+    job = await open_job(api, company)
+    await apply(api, job.job_id, skills=["Xero"])
+    path = f"/api/v1/jobs/{job.job_id}/applications"
+    headers = employer(api, company.owner)
+    an_id = str(uuid.uuid4())
+    forged = [
+        ("match_score", "desc", {"k": 10**20}),
+        ("match_score", "asc", {"k": -(10**20)}),
+        ("match_score", "desc", {"k": 101}),
+        ("match_score", "desc", {"k": -2}),
+        ("match_score", "desc", {"k": "50"}),
+        ("match_score", "desc", {"k": 50.5}),
+        ("match_score", "desc", {"k": True}),
+        ("match_score", "desc", {"k": None}),
+        ("status", "asc", {"k": 10**20}),
+        ("status", "asc", {"k": -1}),
+        ("status", "asc", {"k": [1]}),
+        ("submitted_at", "desc", {"k": "99999-01-01T00:00:00+00:00"}),
+        ("submitted_at", "desc", {"k": "0001-01-01T00:00:00+14:00"}),
+        ("submitted_at", "desc", {"k": "2026-01-01T00:00:00"}),  # no time zone
+        ("submitted_at", "desc", {"k": 1767225600}),
+        ("match_score", "desc", {"k": 50, "id": 12345}),
+        ("match_score", "desc", {"k": 50, "id": None}),
+    ]
+    for sort, order, values in forged:
+        cursor = encode_cursor({"s": sort, "d": order == "desc", "id": an_id, **values})
+        r = await api.get(path, params={"sort": sort, "order": order, "cursor": cursor}, headers=headers)
+        is_problem(r, 400, "invalid-cursor")
+    # The applicant's own list takes the same checks.
+    user = uuid.uuid4()
+    await apply(api, job.job_id, user)
+    cursor = encode_cursor({"s": "submitted_at", "d": True, "k": "99999-01-01T00:00:00+00:00", "id": an_id})
+    r = await api.get("/api/v1/applications", params={"cursor": cursor}, headers=seeker(api, user))
+    is_problem(r, 400, "invalid-cursor")
+    # Values at the edges of what a real cursor holds still work.
+    for sort, value in [("match_score", -1), ("match_score", 100), ("status", 0), ("status", 99)]:
+        cursor = encode_cursor({"s": sort, "d": True, "k": value, "id": an_id})
+        r = await api.get(path, params={"sort": sort, "cursor": cursor}, headers=headers)
+        assert r.status_code == 200, (sort, value, r.text)

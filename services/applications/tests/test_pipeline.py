@@ -310,3 +310,136 @@ async def test_bulk_status_reports_each_item(api):
 @pytest.mark.parametrize("stage", [s for s in PIPELINE if s is not S.submitted])
 def test_pipeline_stages_are_reachable_from_submitted(stage):
     assert TRANSITIONS[(S.submitted, stage)] is Actor.employer
+
+
+def member_seeker(api, user_id):
+    """A company member who also looks for work (employer and job seeker roles)."""
+    return api.tokens.headers(user_id, roles=["employer", "job_seeker"], email_verified=True)
+
+
+async def test_a_member_is_only_the_applicant_of_their_own_application(api):
+    x = Company()
+    job = await open_job(api, x)
+    other_id, _ = await application_in(api, x, job, S.submitted)
+    me = member_seeker(api, x.recruiter)
+    own = (await apply(api, job.job_id, x.recruiter, headers=me, skills=["Xero"])).json()
+    own_id = own["id"]
+    r = await api.post(
+        f"/api/v1/applications/{own_id}/notes",
+        json={"text": "Ask about Xero"},
+        headers=employer(api, x.owner),
+    )
+    assert r.status_code == 201, r.text
+    assert (await move(api, x, other_id, "reviewed")).status_code == 200  # a change by the member
+
+    # The job's list leaves their own out, whatever the filters and sort; the rest of the
+    # company (and admins) see it as any other application.
+    jobs_path = f"/api/v1/jobs/{job.job_id}/applications"
+    for params, expected in [
+        ({}, [other_id]),
+        ({"sort": "match_score"}, [other_id]),
+        ({"sort": "status", "order": "asc"}, [other_id]),
+        ({"min_match_score": 0}, []),  # the other application has no score
+    ]:
+        listed = await api.get(jobs_path, params=params, headers=me)
+        assert listed.status_code == 200, listed.text
+        assert own_id not in listed.text, params
+        assert [a["id"] for a in listed.json()["items"]] == expected, params
+    for headers in (employer(api, x.owner), admin(api)):
+        listed = (await api.get(jobs_path, headers=headers)).json()["items"]
+        assert {a["id"] for a in listed} == {own_id, other_id}
+        assert next(a for a in listed if a["id"] == own_id)["match_score"] == 25
+
+    # Reading it: the applicant's view (no score, no applicant id, no who-changed-what).
+    seen = await api.get(f"/api/v1/applications/{own_id}", headers=me)
+    assert seen.status_code == 200
+    body = seen.json()
+    assert body["match_score"] is None and body["applicant_id"] is None and body["first_reviewed_at"] is None
+    assert all(h["changed_by"] is None for h in body["history"])
+    assert (await api.get(f"/api/v1/applications/{own_id}/resume", headers=me)).status_code == 200
+
+    # No employer action on it: 404 as for an application of another company, in bulk too.
+    for path, payload in [
+        (f"/api/v1/applications/{own_id}/status", {"status": "shortlisted"}),
+        (f"/api/v1/applications/{own_id}/review", None),
+        (f"/api/v1/applications/{own_id}/notes", {"text": "Great candidate"}),
+    ]:
+        is_problem(await api.post(path, json=payload, headers=me), 404, "application-not-found")
+    is_problem(
+        await api.get(f"/api/v1/applications/{own_id}/notes", headers=me), 404, "application-not-found"
+    )
+    note_id = r.json()["id"]
+    is_problem(await api.delete(f"/api/v1/applications/{own_id}/notes/{note_id}", headers=me), 404)
+    bulk = await api.post(
+        f"{jobs_path}/bulk-status",
+        json={"application_ids": [own_id, other_id], "status": "shortlisted"},
+        headers=me,
+    )
+    assert bulk.status_code == 200, bulk.text
+    assert {i["application_id"]: i["result"] for i in bulk.json()["results"]} == {
+        own_id: "not-found",
+        other_id: "changed",
+    }
+    assert bulk.json()["changed"] == 1
+    assert await history(api, own_id) == [(None, "submitted")]
+    assert "Ask about Xero" not in (await api.get(f"/api/v1/applications/{own_id}", headers=me)).text
+
+    # Analytics are aggregates: their application counts as any other.
+    figures = (await api.get(f"{jobs_path}/analytics", headers=me)).json()
+    assert figures["total"] == 2 and figures["by_status"]["submitted"] == 1
+    company = (await api.get(f"/api/v1/applications/analytics/companies/{x.id}", headers=me)).json()
+    assert company["total"] == 2
+
+    # As the applicant they still withdraw it.
+    w = await api.post(f"/api/v1/applications/{own_id}/withdraw", headers=me)
+    assert w.status_code == 200 and w.json()["status"] == "withdrawn"
+
+
+async def test_bulk_and_single_changes_agree_on_another_companys_application(api):
+    x, y = Company(), Company()
+    job = await open_job(api, x)
+    y_job = await open_job(api, y)
+    foreign, _ = await application_in(api, y, y_job, S.submitted)
+    is_problem(await move(api, x, foreign, "shortlisted"), 404, "application-not-found")
+    r = await api.post(
+        f"/api/v1/jobs/{job.job_id}/applications/bulk-status",
+        json={"application_ids": [foreign], "status": "shortlisted"},
+        headers=employer(api, x.recruiter),
+    )
+    assert r.status_code == 200 and r.json()["results"][0]["result"] == "not-found"
+    assert r.json()["changed"] == 0
+    assert await history(api, foreign) == [(None, "submitted")]
+    # The job's own company naming an application of another of its jobs: not-found too.
+    x_other_job = await open_job(api, x)
+    elsewhere, _ = await application_in(api, x, x_other_job, S.submitted)
+    r = await api.post(
+        f"/api/v1/jobs/{job.job_id}/applications/bulk-status",
+        json={"application_ids": [elsewhere], "status": "shortlisted"},
+        headers=employer(api, x.recruiter),
+    )
+    assert r.json()["results"][0]["result"] == "not-found"
+
+
+async def test_the_withdrawal_reason_stays_out_of_the_event(api):
+    company = Company()
+    job = await open_job(api, company)
+    app_id, user = await application_in(api, company, job, S.shortlisted)
+    r = await api.post(
+        f"/api/v1/applications/{app_id}/withdraw",
+        json={"reason": "My manager found out; please keep this private"},
+        headers=seeker(api, user),
+    )
+    assert r.status_code == 200, r.text
+
+    def withdrawal():
+        return [
+            e for e in api.events if e.type.endswith("status_changed.v1") and e.data["status"] == "withdrawn"
+        ]
+
+    (event,) = await eventually(withdrawal)
+    assert event.data["application_id"] == app_id
+    assert event.data.get("message") is None
+    assert "manager" not in str(event.data)
+    # The company still reads the reason in the history.
+    seen = await api.get(f"/api/v1/applications/{app_id}", headers=employer(api, company.owner))
+    assert seen.json()["history"][-1]["message"] == "My manager found out; please keep this private"

@@ -3,8 +3,9 @@ skills arriving after the application (match score), and attachments."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -67,6 +68,132 @@ async def test_resume_parsed_later_sets_the_match_score(api):
     await deliver(api, parsed.model_copy(update={"version_id": other.version_id, "owner_id": user}))
     seen = await api.get(f"/api/v1/applications/{other_app['id']}", headers=employer(api, company.owner))
     assert seen.json()["match_score"] is None
+
+
+def parsed_event(version, *, skills, parsed_at=None, owner_id=None, status="parsed") -> ResumeParsed:
+    return ResumeParsed(
+        resume_id=version.resume_id,
+        version_id=version.version_id,
+        owner_id=owner_id or version.owner_id,
+        status=status,
+        skills=skills,
+        parsed_at=parsed_at or datetime.now(UTC),
+    )
+
+
+async def employer_view(api, company, application_id):
+    r = await api.get(f"/api/v1/applications/{application_id}", headers=employer(api, company.owner))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def held_skills(api, version_id):
+    from aujobs_applications.models import ResumeSkills
+
+    async with api.app.state.runtime.db.session() as session:
+        row = await session.get(ResumeSkills, version_id)
+        return None if row is None else (row.owner_id, row.skills, row.parsed_at)
+
+
+async def test_a_parse_that_lands_before_the_application_is_not_lost(api):
+    company = Company()
+    job = await open_job(api, company)  # skills Xero, MYOB, Excel, Payroll
+    user = uuid.uuid4()
+    version = api.resumes.add(user, skills=None)  # the resumes service still says pending
+    # The parse finishes (and its event is handled) before the application exists.
+    await deliver(api, parsed_event(version, skills=["Xero", "MYOB", "Excel"]))
+    app = (await apply(api, job.job_id, user, version=version)).json()
+    assert (await employer_view(api, company, app["id"]))["match_score"] == 75
+
+
+async def test_held_resume_skills_newest_parse_wins_and_owner_must_match(api):
+    company = Company()
+    job = await open_job(api, company)
+    user = uuid.uuid4()
+    version = api.resumes.add(user, skills=None)
+    t0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    await deliver(api, parsed_event(version, skills=["Xero"], parsed_at=t0))
+    await deliver(api, parsed_event(version, skills=["Xero", "MYOB"], parsed_at=t0 + timedelta(hours=1)))
+    # Late and duplicate deliveries of older or equal parses change nothing; failures keep the skills.
+    await deliver(api, parsed_event(version, skills=["Cooking"], parsed_at=t0 + timedelta(minutes=30)))
+    await deliver(api, parsed_event(version, skills=["Cooking"], parsed_at=t0 + timedelta(hours=1)))
+    await deliver(api, parsed_event(version, skills=[], parsed_at=t0 + timedelta(hours=2), status="failed"))
+    assert await held_skills(api, version.version_id) == (user, ["Xero", "MYOB"], t0 + timedelta(hours=1))
+    app = (await apply(api, job.job_id, user, version=version)).json()
+    assert (await employer_view(api, company, app["id"]))["match_score"] == 50
+
+    # A version someone else's event names is not used for this applicant.
+    other_user = uuid.uuid4()
+    other = api.resumes.add(other_user, skills=None)
+    await deliver(api, parsed_event(other, skills=["Xero"], owner_id=uuid.uuid4()))
+    app = (await apply(api, job.job_id, other_user, version=other)).json()
+    assert (await employer_view(api, company, app["id"]))["match_score"] is None
+
+    # Skills the resumes service already returns win over the ones held here.
+    third_user = uuid.uuid4()
+    third = api.resumes.add(third_user, skills=["Xero", "MYOB", "Excel", "Payroll"])
+    await deliver(api, parsed_event(third, skills=["Xero"]))
+    app = (await apply(api, job.job_id, third_user, version=third)).json()
+    assert (await employer_view(api, company, app["id"]))["match_score"] == 100
+
+
+class PausingBlobs:
+    """The blob store, holding each ``put`` (inside the submit transaction) until released."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def put(self, session, content):
+        self.entered.set()
+        await self.release.wait()
+        return await self.inner.put(session, content)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+async def test_parse_and_submit_racing_either_way_keep_the_skills(api):
+    from aujobs_applications.readmodels import handle_resume_parsed
+
+    runtime = api.app.state.runtime
+    company = Company()
+    job = await open_job(api, company)
+
+    # 1. The parse is being handled (not yet committed) while the application is sent.
+    user = uuid.uuid4()
+    version = api.resumes.add(user, skills=None)
+    event = parsed_event(version, skills=["Xero", "MYOB", "Excel"]).to_event(source="/services/resumes")
+    async with runtime.db.transaction() as session:
+        await handle_resume_parsed(session, event)
+        sending = asyncio.create_task(apply(api, job.job_id, user, version=version))
+        await asyncio.sleep(0.5)  # the application's transaction reaches the skills lookup
+    app = (await asyncio.wait_for(sending, 10)).json()
+    assert (await employer_view(api, company, app["id"]))["match_score"] == 75
+
+    # 2. The application is being saved (not yet committed) while the parse is handled.
+    user = uuid.uuid4()
+    version = api.resumes.add(user, skills=None)
+    event = parsed_event(version, skills=["Xero", "MYOB"]).to_event(source="/services/resumes")
+    pausing = PausingBlobs(runtime.extras["blobs"])
+    runtime.extras["blobs"] = pausing
+    try:
+        sending = asyncio.create_task(apply(api, job.job_id, user, version=version))
+        await asyncio.wait_for(pausing.entered.wait(), 10)
+
+        async def consume():
+            async with runtime.db.transaction() as session:
+                await handle_resume_parsed(session, event)
+
+        consuming = asyncio.create_task(consume())
+        await asyncio.sleep(0.5)
+        pausing.release.set()
+        app = (await asyncio.wait_for(sending, 10)).json()
+        await asyncio.wait_for(consuming, 10)
+    finally:
+        runtime.extras["blobs"] = pausing.inner
+    assert (await employer_view(api, company, app["id"]))["match_score"] == 50
 
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -454,7 +454,8 @@ class ApplicationStatusChanged(EventPayload):
     changed_at: datetime
     job_title: str | None = None
     company_name: str | None = None
-    #: an optional message from the employer to the applicant (bulk and single changes)
+    #: an optional message from the employer to the applicant (bulk and single changes);
+    #: never set on a withdrawal (the applicant's reason stays with the company)
     message: str | None = None
 
 

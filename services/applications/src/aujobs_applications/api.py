@@ -569,7 +569,8 @@ async def job_analytics(job_id: uuid.UUID, request: Request, principal: Employer
         "`answer.<question_id>=<value>` (yes/no questions: yes|no; choice questions: an option — a "
         "multi-choice answer matches when it includes it; free text: a case-insensitive substring). "
         "Sort: `sort=submitted_at|match_score|status` with `order=asc|desc` (ties broken by id; no "
-        "score sorts as the lowest)."
+        "score sorts as the lowest). The caller's own application (a member who applied to their "
+        "company's job) is never listed: they see it only as the applicant."
     ),
 )
 async def job_applications(
@@ -591,7 +592,11 @@ async def job_applications(
             for key, value in request.query_params.multi_items()
             if key.startswith("answer.")
         ]
-        query = sa.select(Application).where(Application.job_id == job.job_id)
+        # The caller's own application (a member who applied to their company's job) is
+        # theirs only as the applicant: never in the company's view of it.
+        query = sa.select(Application).where(
+            Application.job_id == job.job_id, Application.applicant_id != principal.user_id
+        )
         for clause in service.answer_filters(job, answer_params):
             query = query.where(clause)
         if status:
@@ -616,7 +621,9 @@ async def job_applications(
     summary="Change the status of up to 200 applications to a job (hiring company)",
     description=(
         "Each application changes in its own transaction (one event each): the result per id is "
-        "`changed`, `invalid-transition` (unchanged) or `not-found` (not an application to this job)."
+        "`changed`, `invalid-transition` (unchanged) or `not-found` (not an application to this job "
+        "that the caller manages: another company's, another job's, or the caller's own — the cases "
+        "where the single status change answers 404)."
     ),
 )
 async def bulk_status(
@@ -630,10 +637,13 @@ async def bulk_status(
     for application_id in dict.fromkeys(body.application_ids):
         async with runtime.db.transaction() as session:
             application = await service.load(session, application_id, for_update=True)
+            # The same decision as the single status change (service.access_to): only an
+            # application the caller manages, and not their own, is found; anything else
+            # (another company's, another job's, their own) is "not-found", as it is 404 there.
             if (
                 application is None
                 or application.job_id != job_id
-                or application.applicant_id == principal.user_id
+                or await service.access_to(session, principal, application) is not service.Access.manager
             ):
                 results.append(BulkItemResult(application_id=application_id, result="not-found"))
                 continue

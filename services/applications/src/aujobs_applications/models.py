@@ -1,5 +1,5 @@
 """Tables of the applications service: the local read models built from other services'
-events (``job_view``, ``company_members``) and what this service owns (applications,
+events (``job_view``, ``company_members``, ``resume_skills``) and what this service owns (applications,
 their status history, private notes, attachments, and the copied files in ``blobs``)."""
 
 from __future__ import annotations
@@ -65,6 +65,20 @@ class CompanyMemberRow(ApplicationsBase):
     company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(sa.Text)
+
+
+class ResumeSkills(ApplicationsBase):
+    """The parsed skills of a resume version (``resume.parsed`` events; the newest
+    ``parsed_at`` wins). Kept so an application sent while the parse finishes still gets
+    its skills: when the version fetched at submit has none yet, these are used (the
+    parse may have been handled before the application row existed)."""
+
+    __tablename__ = "resume_skills"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    skills: Mapped[list[str]] = mapped_column(JSONB)
+    parsed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
 # ---------------------------------------------------------------- owned
@@ -137,7 +151,8 @@ class StatusHistory(ApplicationsBase):
     to_status: Mapped[str] = mapped_column(sa.Text)
     changed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     changed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    # The employer's message to the applicant, or the applicant's reason for withdrawing.
+    # The employer's message to the applicant, or the applicant's reason for withdrawing
+    # (that one is for the company only: never put into the status_changed event).
     message: Mapped[str | None] = mapped_column(sa.Text)
 
 

@@ -4,9 +4,11 @@ which company, and resume skills for match scores.
 
 Every handler runs inside the inbox transaction (``aujobs_common.inbox``), so a
 redelivered event has no second effect; out-of-order delivery is handled by keeping only
-the newest snapshot (job ``version``, members ``changed_at``)."""
+the newest snapshot (job ``version``, members ``changed_at``, resume ``parsed_at``)."""
 
 from __future__ import annotations
+
+import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -22,7 +24,7 @@ from aujobs_common.events import (
 )
 
 from .matching import match_score
-from .models import Application, CompanyMemberRow, CompanyMemberSet, JobView
+from .models import Application, CompanyMemberRow, CompanyMemberSet, JobView, ResumeSkills
 
 
 async def handle_job_snapshot(session: AsyncSession, event: CloudEvent) -> None:
@@ -72,12 +74,52 @@ async def handle_members_changed(session: AsyncSession, event: CloudEvent) -> No
         )
 
 
+async def lock_resume_version(session: AsyncSession, version_id: uuid.UUID) -> None:
+    """Serialise the ``resume.parsed`` handler and an application being sent with the same
+    resume version (a transaction-scoped advisory lock). Without it each could miss the
+    other under READ COMMITTED: the handler finds no application yet, and the submit finds
+    no held skills yet, both commit, and the application keeps no skills for ever."""
+    key = sa.func.hashtextextended(f"applications.resume-version:{version_id}", 0)
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
+async def held_skills(
+    session: AsyncSession, *, version_id: uuid.UUID, owner_id: uuid.UUID
+) -> list[str] | None:
+    """The newest parsed skills held for this version of this owner's resume, if any.
+    Call after :func:`lock_resume_version` so a parse being handled is waited for."""
+    skills = await session.scalar(
+        sa.select(ResumeSkills.skills).where(
+            ResumeSkills.version_id == version_id, ResumeSkills.owner_id == owner_id
+        )
+    )
+    return list(skills) if skills is not None else None
+
+
 async def handle_resume_parsed(session: AsyncSession, event: CloudEvent) -> None:
-    """Applications sent with this version that had no skills yet take the resume's
-    skills, and their match score is (re)computed against the job's skills."""
+    """Hold the version's skills (newest ``parsed_at`` wins; a failed parse keeps what was
+    held), and applications sent with this version that had no skills yet take them, with
+    their match score (re)computed against the job's skills. An application being sent
+    with the version right now finds the held skills at submit (see
+    :func:`lock_resume_version`)."""
     parsed = ResumeParsed.model_validate(event.data)
     if parsed.status != "parsed":
         return
+    await lock_resume_version(session, parsed.version_id)
+    table = ResumeSkills.__table__
+    values = {
+        "version_id": parsed.version_id,
+        "owner_id": parsed.owner_id,
+        "skills": list(parsed.skills),
+        "parsed_at": parsed.parsed_at,
+    }
+    statement = insert(table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["version_id"],
+        set_={k: statement.excluded[k] for k in values if k != "version_id"},
+        where=table.c.parsed_at < statement.excluded.parsed_at,
+    )
+    await session.execute(statement)
     rows = (
         await session.execute(
             sa.select(Application, JobView.skills)

@@ -97,6 +97,7 @@ class ApplicationOut(BaseModel):
 class WithdrawRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    #: for the company only: kept in the status history, never carried by the event
     reason: str | None = Field(default=None, max_length=MESSAGE_MAX)
     expected_version: int | None = None
 

@@ -7,7 +7,11 @@ Visibility (DESIGN.md §4, object-level authorisation):
 * the applicant sees their own application (never the company's private notes);
 * the *hiring company* — the owners and recruiters of the job's company, as the
   ``company.members_changed`` events say (for a job without a company: its owner) —
-  sees and manages the applications to its jobs, except their own applications;
+  sees and manages the applications to its jobs, except their own applications: a
+  member who applied to their company's job is only its applicant (it is left out of the
+  job's list, and every employer action on it is 404 — ``not-found`` in bulk — as for an
+  application of another company). The analytics count it as any other application:
+  they are aggregates and show nothing of it the applicant does not see anyway;
 * admins read everything and change nothing;
 * everyone else gets ``404``, whether or not the thing exists. A caller without the
   employer or admin role gets ``403 forbidden`` from the employer endpoints before any
@@ -42,6 +46,7 @@ from aujobs_common.security import Principal
 
 from .matching import match_score
 from .models import Application, Attachment, CompanyMemberRow, JobView, StatusHistory
+from .readmodels import held_skills, lock_resume_version
 from .resumes_client import ResumeVersion
 from .schemas import FREE_TEXT_MAX, ApplicationCreate
 from .sydney import sydney_day
@@ -241,6 +246,19 @@ async def stored_idempotent_result(session: AsyncSession, principal: Principal, 
     return status is not None
 
 
+async def _resume_skills(
+    session: AsyncSession, resume: ResumeVersion, *, applicant_id: uuid.UUID
+) -> list[str] | None:
+    """The skills the application starts with: the parse the resumes service returned,
+    else the one held from a ``resume.parsed`` event (the parse may have finished after
+    the fetch, its event handled before this application exists). The lock makes a parse
+    being handled right now either visible here or see this application once committed."""
+    if resume.parsed is not None:
+        return list(resume.parsed.skills)
+    await lock_resume_version(session, resume.id)
+    return await held_skills(session, version_id=resume.id, owner_id=applicant_id)
+
+
 async def submit(
     *,
     session: AsyncSession,
@@ -261,8 +279,8 @@ async def submit(
         await _previous_applications(session, job.job_id, principal.user_id),
         allow_reapply_after_withdraw=allow_reapply,
     )
+    skills = await _resume_skills(session, resume, applicant_id=principal.user_id)
     stored = await blobs.put(session, content)
-    skills = resume.parsed.skills if resume.parsed is not None else None
     application = Application(
         job_id=job.job_id,
         company_id=job.company_id,
@@ -500,7 +518,9 @@ async def change_status(
         changed_at=now,
         job_title=application.job_title,
         company_name=application.company_name,
-        message=message,
+        # Subscribers (notifications) send the employer's message to the applicant; the
+        # applicant's withdrawal reason is for the company only and stays in the history.
+        message=message if actor is Actor.employer else None,
     )
     await session.flush()
     await enqueue(session, payload.to_event(source=SOURCE, subject=str(application.id)))
@@ -573,6 +593,38 @@ def _bad_cursor() -> ProblemError:
     )
 
 
+def _cursor_position(cursor: dict[str, Any], *, sort: SortKey, descending: bool) -> tuple[uuid.UUID, Any]:
+    """The (sort key, id) a cursor continues after, checked to be of the type and within
+    the range :func:`next_cursor` writes: a cursor is client input, and a value the
+    database cannot hold (a 10**20 score) must be a 400 here, not an error from the query."""
+    if cursor.get("s") != sort or cursor.get("d") is not descending:
+        raise _bad_cursor()
+    raw_id, raw = cursor.get("id"), cursor.get("k")
+    if not isinstance(raw_id, str):
+        raise _bad_cursor()
+    try:
+        last_id = uuid.UUID(raw_id)
+    except ValueError:
+        raise _bad_cursor() from None
+    if sort == "submitted_at":
+        if not isinstance(raw, str):
+            raise _bad_cursor()
+        try:
+            moment = datetime.fromisoformat(raw)
+            if moment.tzinfo is None or moment.utcoffset() is None:
+                raise ValueError("no time zone")
+            return last_id, moment.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise _bad_cursor() from None
+    # bool is an int in Python; a real cursor never holds one.
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise _bad_cursor()
+    low, high = (-1, 100) if sort == "match_score" else (0, 99)  # no score sorts as -1; else_=99
+    if not low <= raw <= high:
+        raise _bad_cursor()
+    return last_id, raw
+
+
 def keyset(
     query: sa.Select[Any],
     *,
@@ -585,14 +637,7 @@ def keyset(
     a stable order even when many rows share a score or a status."""
     expression = _sort_expression(sort)
     if cursor is not None:
-        if cursor.get("s") != sort or cursor.get("d") != descending:
-            raise _bad_cursor()
-        try:
-            last_id = uuid.UUID(str(cursor["id"]))
-            raw = cursor["k"]
-            value: Any = datetime.fromisoformat(raw) if sort == "submitted_at" else int(raw)
-        except (KeyError, ValueError, TypeError):
-            raise _bad_cursor() from None
+        last_id, value = _cursor_position(cursor, sort=sort, descending=descending)
         after = sa.tuple_(expression, Application.id)
         bound = sa.tuple_(sa.literal(value, expression.type), sa.literal(last_id, Application.id.type))
         query = query.where(after < bound if descending else after > bound)
