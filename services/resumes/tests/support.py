@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
 from typing import Any
 
 import sqlalchemy as sa
 
+# re-exported for the test modules
+from aujobs_common.testing.callers import admin, employer, is_problem, seeker  # noqa: F401
 from aujobs_resumes.document import Contact, ExperienceEntry, ParsedResume, ResumeDocument
 from aujobs_resumes.models import ParseJob, Resume, ResumeVersion, ShareLink, blobs
 
@@ -41,28 +42,6 @@ RESUME_LINES = [
 
 
 # ---------------------------------------------------------------- callers
-
-
-def seeker(client, user_id=None, *, email_verified=True):
-    return client.tokens.headers(user_id or uuid.uuid4(), roles=["job_seeker"], email_verified=email_verified)
-
-
-def employer(client, user_id=None):
-    return client.tokens.headers(user_id or uuid.uuid4(), roles=["employer"], email_verified=True)
-
-
-def admin(client):
-    return client.tokens.headers(uuid.uuid4(), roles=["admin"], email_verified=True)
-
-
-def is_problem(response, status, type_=None):
-    """The body of a problem+json response with ``status`` (and ``type_``, if given)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if type_:
-        assert body["type"].endswith("/" + type_), body
-    return body
 
 
 # ---------------------------------------------------------------- files
