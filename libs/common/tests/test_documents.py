@@ -3,6 +3,7 @@ refused with the right problem code and status; ordinary PDFs and DOCX files pas
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import zipfile
@@ -467,3 +468,250 @@ def test_a_utf16_doctype_is_still_refused() -> None:
     xml = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
     data = rezip(make_docx(), add={"customXml/item9.xml": xml.encode("utf-16")})
     assert_rejected(data, "active-content", 422)
+
+
+# -- decompression bombs: filter chains, object streams, big XML, polyglots ----------
+
+
+def stream_object(payload: bytes, filters: bytes, extra: bytes = b"") -> bytes:
+    return (
+        b"<< /Length %d /Filter %s %s>>\nstream\n" % (len(payload), filters, extra) + payload + b"\nendstream"
+    )
+
+
+def pdf_with_stream(payload: bytes, filters: bytes) -> bytes:
+    """A one-page PDF whose page content is ``payload`` under ``filters``."""
+    return hand_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            PAGES[0],
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            stream_object(payload, filters),
+        ]
+    )
+
+
+def deflate(data: bytes) -> bytes:
+    return zlib.compress(data, 9)
+
+
+def run_length(data: bytes) -> bytes:
+    """RunLengthDecode for runs of one byte (128 copies per two bytes), then EOD."""
+    assert len(set(data)) <= 1
+    out = bytearray()
+    for at in range(0, len(data), 128):
+        run = len(data[at : at + 128])
+        out += bytes([257 - run, data[0]]) if run > 1 else bytes([0, data[0]])
+    return bytes(out + b"\x80")
+
+
+MB = 1024 * 1024
+
+
+def test_a_double_flate_stream_is_refused() -> None:
+    """The reviewer's case: 1.2 KB of PDF, /FlateDecode twice, ~850 MB in the parser."""
+    bomb = deflate(deflate(bytes(8 * MB)))
+    data = pdf_with_stream(bomb, b"[/FlateDecode /FlateDecode]")
+    assert len(data) < 2000
+    error = rejected(data)
+    assert (error.code, error.status) == ("document-too-large-unpacked", 422)
+    # abbreviated names and #xx escapes are the same filter
+    assert_rejected(pdf_with_stream(bomb, b"[/Fl /Fl#61teDecode]"), "document-too-large-unpacked", 422)
+    # Flate then LZW is two expanding layers as well
+    assert_rejected(pdf_with_stream(bomb, b"[/FlateDecode /LZWDecode]"), "document-too-large-unpacked", 422)
+
+
+def test_one_running_budget_counts_every_layer_of_every_stream() -> None:
+    """A few MB of zeros, once compressed: under the default budget it passes; under a
+    1 MB budget the same stream is refused, and so is the budget spread over streams."""
+    zeros = deflate(bytes(3 * MB))
+    data = pdf_with_stream(zeros, b"/FlateDecode")
+    assert inspect_document(data) is DocumentKind.pdf
+    assert_rejected(data, "document-too-large-unpacked", 422, max_unpacked=MB)
+    # two streams of 600 KB each: neither alone is over 1 MB, together they are
+    part = deflate(bytes(600 * 1024))
+    two = hand_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            PAGES[0],
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R 5 0 R] >>",
+            stream_object(part, b"/FlateDecode"),
+            stream_object(part, b"/FlateDecode"),
+        ]
+    )
+    assert inspect_document(two, max_unpacked=2 * MB) is DocumentKind.pdf
+    assert_rejected(two, "document-too-large-unpacked", 422, max_unpacked=MB)
+
+
+@pytest.mark.parametrize(
+    ("filters", "encode"),
+    [
+        (b"[/FlateDecode /RunLengthDecode]", lambda raw: deflate(run_length(raw))),
+        (b"[/ASCIIHexDecode /FlateDecode]", lambda raw: deflate(raw).hex().encode() + b">"),
+        (b"[/ASCII85Decode /FlateDecode]", lambda raw: base64.a85encode(deflate(raw)) + b"~>"),
+        (b"/LZWDecode", lambda raw: lzw(raw)),
+        (b"[/DCTDecode /FlateDecode]", lambda raw: deflate(raw)),  # pdfminer passes DCT through
+    ],
+    ids=["flate-runlength", "asciihex-flate", "ascii85-flate", "lzw", "dct-flate"],
+)
+def test_every_decoding_filter_is_counted(filters: bytes, encode: Callable[[bytes], bytes]) -> None:
+    data = pdf_with_stream(encode(bytes(2 * MB)), filters)
+    assert inspect_document(data, max_unpacked=8 * MB) is DocumentKind.pdf
+    assert_rejected(data, "document-too-large-unpacked", 422, max_unpacked=MB)
+
+
+def lzw(data: bytes) -> bytes:
+    """A plain LZW encoder as PDF readers expect it: 9-12 bit codes, MSB first, the
+    width grows one code early, a clear code before the table is full."""
+    codes: list[tuple[int, int]] = [(256, 9)]
+    width, emitted, next_code = 9, 0, 258
+    table = {bytes([i]): i for i in range(256)}
+
+    def emit(code: int) -> None:
+        nonlocal width, emitted
+        codes.append((code, width))
+        emitted += 1
+        size = 257 + emitted  # the decoder's table after reading this code
+        width = 9 if size < 511 else 10 if size < 1023 else 11 if size < 2047 else 12
+
+    word = b""
+    for byte in data:
+        candidate = word + bytes([byte])
+        if candidate in table:
+            word = candidate
+            continue
+        emit(table[word])
+        if next_code < 4000:
+            table[candidate] = next_code
+            next_code += 1
+        else:
+            codes.append((256, width))
+            table, width, emitted, next_code = {bytes([i]): i for i in range(256)}, 9, 0, 258
+        word = bytes([byte])
+    if word:
+        emit(table[word])
+    codes.append((257, width))
+    value, count = 0, 0
+    for code, bits in codes:
+        value, count = (value << bits) | code, count + bits
+    value <<= -count % 8
+    return value.to_bytes((count + 7) // 8, "big")
+
+
+def test_the_lzw_test_encoder_matches_pdfminer() -> None:
+    from pdfminer.lzw import lzwdecode
+
+    sample = b"Jane Citizen " * 500 + bytes(5000)
+    assert lzwdecode(lzw(sample)) == sample
+
+
+def test_an_object_stream_bomb_is_refused_before_pdfminer_opens_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pdfminer inflates an object stream while the document is opened (to find the
+    objects in it): the bound must come first, so pdfminer is never reached here."""
+    data = pdf_with_action_in_object_stream(b"<< /S /URI /URI (https://example.com/) >>" + b" " * (3 * MB))
+    assert len(data) < 50_000
+    assert inspect_document(data) is DocumentKind.pdf  # an honest (if padded) object stream
+
+    import pdfminer.pdfparser
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pdfminer was reached")
+
+    monkeypatch.setattr(pdfminer.pdfparser, "PDFParser", never)
+    assert_rejected(data, "document-too-large-unpacked", 422, max_unpacked=MB)
+    double = data.replace(b"/Filter /FlateDecode", b"/Filter [/FlateDecode /FlateDecode]", 1)
+    assert double != data
+    assert_rejected(double, "document-too-large-unpacked", 422)
+
+
+def test_a_fake_endstream_inside_the_data_does_not_hide_the_rest() -> None:
+    """/Length says where the data ends; an ``endstream`` planted inside the compressed
+    data (in a stored deflate block, so the bytes appear as they are) does not cut the
+    count short: 120 MB of zeros behind it are still counted, against the default budget."""
+    decoy = b"\nendstream\nendobj\n"
+    deflater, zeros = zlib.compressobj(9, zlib.DEFLATED, -15), bytes(MB)
+    rest = b"".join(deflater.compress(zeros) for _ in range(120)) + deflater.flush()
+    adler = zlib.adler32(decoy)
+    for _ in range(120):
+        adler = zlib.adler32(zeros, adler)
+    stored = b"\x00" + struct.pack("<HH", len(decoy), len(decoy) ^ 0xFFFF) + decoy  # BFINAL=0, stored
+    bomb = b"\x78\x01" + stored + rest + struct.pack(">I", adler)
+    data = pdf_with_stream(bomb, b"/FlateDecode")
+    assert data.count(b"endstream") == 2 and len(data) < 200_000
+    assert_rejected(data, "document-too-large-unpacked", 422)
+
+
+def test_a_docx_with_too_much_xml_in_one_part_is_refused() -> None:
+    """Each part compresses well under 200:1, but one XML part over the cap is refused
+    (python-docx would build a tree of all of it)."""
+    import os
+
+    words = "".join(f"<w:p><w:r><w:t>{os.urandom(6).hex()}</w:t></w:r></w:p>" for _ in range(40_000))
+
+    def edit(name: str, body: bytes) -> bytes:
+        if name == "word/document.xml":
+            return body.replace(b"<w:body>", b"<w:body>" + words.encode(), 1)
+        return body
+
+    data = rezip(make_docx(), edit=edit)
+    assert inspect_document(data) is DocumentKind.docx  # ~2.3 MB of XML: fine by default
+    assert_rejected(data, "document-too-large-unpacked", 422, max_xml_part=MB)
+    assert_rejected(data, "document-too-large-unpacked", 422, max_unpacked=2 * MB)
+
+
+def test_the_default_xml_part_cap_is_20_mb() -> None:
+    line = b"<w:p><w:r><w:t>" + bytes(range(97, 123)) * 3 + b"</w:t></w:r></w:p>"
+    counter = iter(range(10**9))
+    filler = b"".join(line.replace(b"abc", b"%06d" % next(counter), 1) for _ in range(21 * MB // len(line)))
+
+    def edit(name: str, body: bytes) -> bytes:
+        return body.replace(b"<w:body>", b"<w:body>" + filler, 1) if name == "word/document.xml" else body
+
+    error = rejected(rezip(make_docx(), edit=edit))
+    assert (error.code, error.status) == ("document-too-large-unpacked", 422)
+    assert "document.xml" in error.detail
+
+
+def test_too_many_xml_elements_in_the_document_part() -> None:
+    many = b"<w:p/>" * 5_000 + b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 100
+    data = rezip(make_docx(), edit=replace_in("word/document.xml", b"<w:body>", b"<w:body>" + many))
+    assert inspect_document(data) is DocumentKind.docx
+    assert_rejected(data, "document-too-large-unpacked", 422, max_xml_elements=4_000)
+
+
+def polyglot_zip_first() -> bytes:
+    """A DOCX whose first entry (stored, so its bytes are raw) is a whole PDF: it starts
+    with ``PK\\x03\\x04`` and has ``%PDF-`` in its first kilobyte."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(make_docx())) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        dst.writestr(zipfile.ZipInfo("a.pdf"), make_pdf(), compress_type=zipfile.ZIP_STORED)
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        dst.writestr("word/vbaProject.bin", b"\x00" * 64)  # macros a PDF check never sees
+    return out.getvalue()
+
+
+def test_a_zip_and_pdf_polyglot_is_refused() -> None:
+    data = polyglot_zip_first()
+    assert data.startswith(b"PK\x03\x04") and b"%PDF-" in data[:1024]
+    error = rejected(data)
+    assert (error.code, error.status) == ("malformed-document", 422)
+    assert "both a PDF and a ZIP" in error.detail
+
+
+def test_a_pdf_with_a_zip_appended_is_refused() -> None:
+    """Starts as a PDF, but a ZIP reader (Word) finds the archive from the end."""
+    data = make_pdf() + make_docx()
+    error = rejected(data)
+    assert (error.code, error.status) == ("malformed-document", 422)
+    assert "both a PDF" in error.detail
+
+
+def test_only_a_harmless_prefix_may_come_before_the_pdf_header() -> None:
+    assert inspect_document(b"  \r\n\t" + make_pdf()) is DocumentKind.pdf
+    assert inspect_document(b"garbage from a mail client\n" + make_pdf()) is DocumentKind.pdf
+    for prefix in (b"PK\x03\x04" + bytes(26), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(8)):
+        assert_rejected(b"x" * 10 + prefix + make_pdf(), "malformed-document", 422)

@@ -15,10 +15,14 @@ The type comes from the bytes, never the filename or the declared media type:
   A Compound File (OLE/CFB) with an ``EncryptionInfo`` stream is how Word saves a
   password-protected DOCX, so that one gets "encrypted-document" instead.
 
-Readers here are bounded: ZIP entries and PDF streams are decompressed in chunks with a
-running budget (declared sizes are checked first but never trusted), XML is parsed with
-expat with DOCTYPE/ENTITY declarations refused before anything expands, and a PDF's
-page tree is walked only up to :data:`MAX_PAGES` + 1 pages.
+Readers here are bounded: ZIP entries and PDF streams are decompressed in chunks with
+one running budget per document (declared sizes are checked first but never trusted;
+a PDF stream's whole filter chain is decoded, and a chain with two expanding layers is
+refused), each DOCX XML part is capped (:data:`MAX_XML_PART_BYTES`, and
+:data:`MAX_XML_ELEMENTS` in the main part), XML is parsed with expat with
+DOCTYPE/ENTITY declarations refused before anything expands, and a PDF's page tree is
+walked only up to :data:`MAX_PAGES` + 1 pages. A file that is both a PDF and a ZIP or
+OLE file (a polyglot) is refused: another reader would open what was not checked.
 
 pdfminer.six is imported lazily, only when a PDF is checked: it comes with the
 ``aujobs-common[documents]`` extra, which the services that take uploads depend on.
@@ -42,6 +46,11 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 #: uncompressed/compressed ratio above which a ZIP entry is treated as a bomb
 MAX_COMPRESSION_RATIO = 200
 MAX_ZIP_ENTRIES = 2_000
+#: uncompressed bytes of any one XML part of a DOCX (python-docx builds a tree of it;
+#: a long resume's document.xml is well under 1 MB)
+MAX_XML_PART_BYTES = 20 * 1024 * 1024
+#: XML elements in word/document.xml (each costs python-docx/lxml a few hundred bytes)
+MAX_XML_ELEMENTS = 2_000_000
 MAX_PAGES = 50
 #: PDF objects walked when looking for active content (a resume has a few hundred)
 MAX_PDF_OBJECTS = 200_000
@@ -142,11 +151,19 @@ def _too_large_unpacked(why: str) -> DocumentRejected:
 # -- entry point ----------------------------------------------------------------------
 
 
-def inspect_document(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> DocumentKind:
+def inspect_document(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    max_unpacked: int = MAX_UNPACKED_BYTES,
+    max_xml_part: int = MAX_XML_PART_BYTES,
+    max_xml_elements: int = MAX_XML_ELEMENTS,
+) -> DocumentKind:
     """The kind of document ``data`` is, or :class:`DocumentRejected`.
 
     Cheap checks first (size, magic bytes), then the structural ones, which read the
     file with bounded decompression. CPU-bound: call it in a worker thread for big files.
+    The ``max_*`` limits are the module constants; tests lower them to stay small.
     """
     if not data:
         raise DocumentRejected("empty-document", 422, "The file is empty. Choose the document again.")
@@ -158,17 +175,45 @@ def inspect_document(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Doc
             "Reduce image sizes or export to PDF and try again.",
         )
     head = data[:_HEADER_WINDOW]
-    if b"%PDF-" in head:
-        _check_pdf(data)
+    budget = _Budget(max_unpacked)
+    is_zip = data.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+    pdf_at = head.find(b"%PDF-")
+    if pdf_at >= 0:
+        _check_not_polyglot(data, pdf_at, is_zip=is_zip)
+        _check_pdf(data, budget)
         return DocumentKind.pdf
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-        _check_docx(data)
+    if is_zip:
+        _check_docx(data, budget, max_xml_part=max_xml_part, max_xml_elements=max_xml_elements)
         return DocumentKind.docx
     if data.startswith(_CFB_MAGIC):
         if _cfb_has_stream(data, "EncryptionInfo"):
             raise _encrypted("Word document")
         raise _unsupported("an old-style Word (.doc) or other Office binary file")
     raise _unsupported(_describe(head))
+
+
+def _polyglot(what: str) -> DocumentRejected:
+    return DocumentRejected(
+        "malformed-document",
+        422,
+        f"This file is both a PDF and {what} at once, which ordinary documents never are "
+        "(it is a trick to get one kind of file past checks made for the other). Open it, "
+        "save or export it again as a PDF or .docx, and upload the new file.",
+    )
+
+
+def _check_not_polyglot(data: bytes, pdf_at: int, *, is_zip: bool) -> None:
+    """A PDF must not also be a ZIP (an Office file, possibly with macros) or an OLE file:
+    a reader that goes by the ZIP directory or the OLE header would open something other
+    than what was checked. So ``%PDF-`` may follow only whitespace or a prefix that is
+    neither, and no ZIP directory may be reachable from the end of the file."""
+    prefix = data[:pdf_at]
+    if is_zip or b"PK\x03\x04" in prefix or b"PK\x05\x06" in prefix:
+        raise _polyglot("a ZIP archive (such as a Word file)")
+    if _CFB_MAGIC in prefix:
+        raise _polyglot("an Office binary (OLE) file")
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        raise _polyglot("a ZIP archive (such as a Word file)")
 
 
 def _describe(head: bytes) -> str:
@@ -254,7 +299,7 @@ class _Budget:
             raise _too_large_unpacked(f"over {self.limit // 1_000_000} MB uncompressed")
 
 
-def _check_docx(data: bytes) -> None:
+def _check_docx(data: bytes, budget: _Budget, *, max_xml_part: int, max_xml_elements: int) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -265,8 +310,14 @@ def _check_docx(data: bytes) -> None:
         if len(infos) > MAX_ZIP_ENTRIES:
             raise _too_large_unpacked(f"{len(infos)} parts; at most {MAX_ZIP_ENTRIES} are accepted")
         declared = sum(info.file_size for info in infos)
-        if declared > MAX_UNPACKED_BYTES:
+        if declared > budget.limit:
             raise _too_large_unpacked(f"{declared / 1_000_000:.0f} MB uncompressed")
+        for info in infos:
+            if info.filename.lower().endswith((".xml", ".rels")) and info.file_size > max_xml_part:
+                raise _too_large_unpacked(
+                    f"part {info.filename} is {info.file_size / 1048576:.0f} MB of XML; "
+                    f"at most {max_xml_part / 1048576:.0f} MB are accepted"
+                )
         for info in infos:
             if info.file_size > 1024 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
                 raise _too_large_unpacked(
@@ -293,12 +344,18 @@ def _check_docx(data: bytes) -> None:
 
         # 3. every XML part: bounded reads, no DTDs, well-formed; content types and
         #    relationships inspected as they are parsed
-        budget = _Budget()
         facts = _PackageFacts()
         for info in infos:
             lname = info.filename.lower()
             if lname.endswith((".xml", ".rels")):
-                _parse_part(archive, info, budget, facts)
+                _parse_part(
+                    archive,
+                    info,
+                    budget,
+                    facts,
+                    max_bytes=max_xml_part,
+                    max_elements=max_xml_elements if lname == "word/document.xml" else None,
+                )
             else:
                 _drain(archive, info, budget)
 
@@ -334,9 +391,11 @@ class _PackageFacts:
         self.ole_elements = 0
 
 
-def _read_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> Iterator[bytes]:
+def _read_chunks(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, max_bytes: int | None = None
+) -> Iterator[bytes]:
     """The part's bytes in chunks, with the real (not declared) size counted against the
-    budget and the per-entry ratio, so a lying central directory gains nothing."""
+    budget, the per-entry ratio and ``max_bytes``, so a lying central directory gains nothing."""
     actual = 0
     limit = max(info.file_size, 0)
     try:
@@ -351,6 +410,10 @@ def _read_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budge
                     actual > 1024 and actual > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)
                 ):
                     raise _too_large_unpacked(f"part {info.filename} expands beyond its declared size")
+                if max_bytes is not None and actual > max_bytes:
+                    raise _too_large_unpacked(
+                        f"part {info.filename} is over {max_bytes / 1048576:.0f} MB of XML"
+                    )
                 yield chunk
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
         raise _malformed(f"part {info.filename} cannot be read: {exc}") from exc
@@ -365,12 +428,23 @@ class _DoctypeFound(Exception):
     pass
 
 
+class _TooManyElements(Exception):
+    pass
+
+
 def _parse_part(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, facts: _PackageFacts
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    budget: _Budget,
+    facts: _PackageFacts,
+    *,
+    max_bytes: int,
+    max_elements: int | None,
 ) -> None:
     """Parse one XML part incrementally with expat. A DOCTYPE or ENTITY declaration
     aborts at once (before any entity is expanded): Word never writes one, and it is
-    how XXE and "billion laughs" attacks start."""
+    how XXE and "billion laughs" attacks start. The part's size is capped (python-docx
+    holds the whole tree), and so is the element count of the main document part."""
     parser = expat.ParserCreate(namespace_separator="}")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
@@ -382,7 +456,13 @@ def _parse_part(
     parser.ExternalEntityRefHandler = refuse
     lname = info.filename.lower()
 
+    elements = 0
+
     def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal elements
+        elements += 1
+        if max_elements is not None and elements > max_elements:
+            raise _TooManyElements
         local = tag.rsplit("}", 1)[-1]
         if lname == "[content_types].xml":
             content_type = attrs.get("ContentType", "")
@@ -398,9 +478,11 @@ def _parse_part(
 
     parser.StartElementHandler = start
     try:
-        for chunk in _read_chunks(archive, info, budget):
+        for chunk in _read_chunks(archive, info, budget, max_bytes):
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
+    except _TooManyElements as exc:
+        raise _too_large_unpacked(f"part {info.filename} has over {max_elements:,} XML elements") from exc
     except _DoctypeFound as exc:
         raise _active(f"an XML document type declaration (in {info.filename})") from exc
     except expat.ExpatError as exc:
@@ -409,37 +491,294 @@ def _parse_part(
 
 # -- PDF ------------------------------------------------------------------------------
 
-_STREAM_START = re.compile(rb"(?<!end)stream\r?\n")
+# ``stream`` as a keyword (not the end of ``endstream``), then the rest of its line:
+# pdfminer, like viewers, starts the data after that line whatever else is on it.
+_STREAM_START = re.compile(rb"(?<![A-Za-z0-9])stream(?![A-Za-z0-9])[^\r\n]{0,64}(?:\r\n|\r|\n)")
+_OBJ_KEYWORD = re.compile(rb"(?<![A-Za-z0-9])obj(?![A-Za-z0-9])")
+_FILTER_KEY = re.compile(
+    rb"/(?:Filter|F)(?![A-Za-z0-9#])\s*(\[[^\]]{0,2048}\]|/[^\s/\[\]<>()%]*|\d+\s+\d+\s+R)"
+)
+_LENGTH_KEY = re.compile(rb"/Length(?![A-Za-z0-9#])\s*(\d+)(?:\s+(\d+)\s+R)?")
+_NAME = re.compile(rb"/([^\s/\[\]<>()%]*)")
+_DICT_WINDOW = 64 * 1024
+
+# Filter names as pdfminer decodes them (with the abbreviations it accepts).
+_FLATE = frozenset({"FlateDecode", "Fl"})
+_LZW = frozenset({"LZWDecode", "LZW"})
+_A85 = frozenset({"ASCII85Decode", "A85"})
+_AHX = frozenset({"ASCIIHexDecode", "AHx"})
+_RUNLENGTH = frozenset({"RunLengthDecode", "RL"})
+#: pdfminer passes these through unchanged (the image bytes are the data)
+_PASS_THROUGH = frozenset({"DCTDecode", "DCT", "JBIG2Decode", "JPXDecode"})
+#: decoded by pdfminer only for image data, which the text parser never asks for
+_CCITT = frozenset({"CCITTFaxDecode", "CCF"})
 
 
-def _check_stream_sizes(data: bytes) -> None:
-    """Decompress every ``stream … endstream`` body that inflates, in bounded chunks,
-    counting the total: a PDF whose streams unpack past the budget is a bomb. This runs
-    before pdfminer, which would inflate an object stream in one go."""
-    budget = _Budget()
+def _name(raw: bytes) -> str:
+    """A PDF name with ``#xx`` escapes decoded (``/Fl#61teDecode`` is FlateDecode)."""
+    return re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw).decode("latin-1")
+
+
+def _stream_dict(data: bytes, keyword_at: int) -> bytes:
+    """The text between the ``N G obj`` that opens this object and its ``stream``
+    keyword: the stream's dictionary (bounded to the last 64 KB)."""
+    window_start = max(0, keyword_at - _DICT_WINDOW)
+    last = None
+    for last in _OBJ_KEYWORD.finditer(data, window_start, keyword_at):  # noqa: B007 (the last one)
+        pass
+    return data[last.end() if last is not None else window_start : keyword_at]
+
+
+def _stream_filters(dictionary: bytes) -> list[str]:
+    """The filter chain a stream dictionary names (``/Filter`` or ``/F``). An indirect
+    filter, or two different chains in one dictionary, is refused: no PDF writer does
+    that, and it would let the chain pdfminer decodes differ from the one counted here."""
+    specs = {m.group(1) for m in _FILTER_KEY.finditer(dictionary)}
+    if not specs:
+        return []
+    if len(specs) > 1:
+        raise _malformed("a stream names two different filter chains")
+    (spec,) = specs
+    if re.search(rb"\d\s+\d+\s+R", spec):
+        raise _malformed("a stream's filters are given indirectly")
+    return [_name(m.group(1)) for m in _NAME.finditer(spec)]
+
+
+def _stream_end(data: bytes, start: int, dictionary: bytes) -> int:
+    """Where pdfminer ends the stream: the first ``endstream`` at or after start +
+    /Length (an indirect /Length resolved by looking the object up; the longest
+    candidate wins, so a fake ``endstream`` inside the data cannot shorten it)."""
+    lengths = [0]
+    for m in _LENGTH_KEY.finditer(dictionary):
+        if m.group(2) is None:
+            lengths.append(int(m.group(1)))
+        else:
+            ref = re.compile(rb"(?<!\d)%s\s+%s\s+obj\s*(\d+)" % (m.group(1), m.group(2)))
+            lengths.extend(int(found.group(1)) for found in ref.finditer(data))
+    end = -1
+    for length in sorted(set(lengths), reverse=True):
+        end = data.find(b"endstream", min(start + length, len(data)))
+        if end >= 0:
+            break
+    return len(data) if end < 0 else end
+
+
+def _pieces(data: bytes, start: int, end: int) -> Iterator[bytes]:
+    for at in range(start, end, _CHUNK):
+        yield data[at : min(at + _CHUNK, end)]
+
+
+def _inflate(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """zlib-inflate in pieces of at most _CHUNK. Damaged data yields what pdfminer's
+    ``decompress_corrupted`` would recover (the output up to the bad byte), then stops."""
+    inflater = zlib.decompressobj()
+    for chunk in chunks:
+        pending = chunk
+        while pending and not inflater.eof:
+            saved = inflater.copy()
+            try:
+                piece = inflater.decompress(pending, _CHUNK)
+            except zlib.error:
+                yield from _inflate_until_damage(saved, pending)
+                return
+            pending = inflater.unconsumed_tail
+            if piece:
+                yield piece
+        if inflater.eof:
+            return
+
+
+def _inflate_until_damage(inflater: Any, data: bytes) -> Iterator[bytes]:
+    """Replay ``data`` one byte at a time from a copy taken before it failed, so the
+    output up to the damage is counted exactly (it may be large)."""
+    for i in range(len(data)):
+        pending = data[i : i + 1]
+        while pending:
+            try:
+                piece = inflater.decompress(pending, _CHUNK)
+            except zlib.error:
+                return
+            pending = inflater.unconsumed_tail
+            if piece:
+                yield piece
+
+
+class _ChunkReader:
+    """A ``read(n)`` file over an iterator of chunks (for pdfminer's LZW decoder)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+        self._at = 0
+
+    def read(self, n: int = -1) -> bytes:
+        while len(self._buffer) - self._at < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer = self._buffer[self._at :] + chunk
+            self._at = 0
+        out = self._buffer[self._at : self._at + n]
+        self._at += len(out)
+        return out
+
+
+def _lzw(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """pdfminer's own LZW decoder (so the output is exactly what it would make), driven
+    one code at a time and batched into pieces."""
+    from pdfminer.lzw import LZWDecoder
+
+    batch = bytearray()
+    try:
+        for piece in LZWDecoder(_ChunkReader(chunks)).run():  # type: ignore[arg-type]
+            batch += piece
+            if len(batch) >= _CHUNK:
+                yield bytes(batch)
+                batch.clear()
+    except Exception:  # noqa: S110 (pdfminer stops at the damage too; what came out is counted)
+        pass
+    if batch:
+        yield bytes(batch)
+
+
+def _ascii_hex(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """As pdfminer: whitespace ignored, ``>`` ends it, anything else non-hex is an error."""
+    carry = b""
+    for chunk in chunks:
+        text = carry + re.sub(rb"\s", b"", chunk)
+        stop = text.find(b">")
+        if stop >= 0:
+            text = text[:stop] + (b"0" if stop % 2 else b"")
+        even = len(text) - len(text) % 2
+        try:
+            out = bytes.fromhex(text[:even].decode("ascii"))
+        except ValueError:
+            return
+        carry = text[even:]
+        if out:
+            yield out
+        if stop >= 0:
+            return
+
+
+def _ascii85(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """ASCII85 in whole groups (``z`` stands for four zero bytes); the last partial
+    group is decoded at the end."""
+    import base64
+
+    carry = b""
+    whole = re.compile(rb"(?:z|[!-u]{5})*")
+    for chunk in chunks:
+        text = carry + re.sub(rb"\s", b"", chunk)
+        if text.startswith(b"<~"):
+            text = text[2:]
+        stop = text.find(b"~")
+        body = text if stop < 0 else text[:stop]
+        cut = whole.match(body).end()  # type: ignore[union-attr]
+        try:
+            out = base64.a85decode(body[:cut])
+        except ValueError:
+            return
+        if out:
+            yield out
+        carry = body[cut:]
+        if stop >= 0 or len(carry) >= 5:  # the end, or a character outside the alphabet
+            break
+    if carry:
+        try:
+            yield base64.a85decode(carry)
+        except ValueError:
+            return
+
+
+def _run_length(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """RunLengthDecode: a length byte, then a literal run (0-127) or one repeated byte
+    (129-255); 128 ends it."""
+    out = bytearray()
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        i = 0
+        while i < len(buffer):
+            length = buffer[i]
+            if length == 128:
+                if out:
+                    yield bytes(out)
+                return
+            if length < 128:
+                if i + 1 + length + 1 > len(buffer):
+                    break
+                out += buffer[i + 1 : i + 2 + length]
+                i += 2 + length
+            else:
+                if i + 1 >= len(buffer):
+                    break
+                out += buffer[i + 1 : i + 2] * (257 - length)
+                i += 2
+            if len(out) >= _CHUNK:
+                yield bytes(out)
+                out.clear()
+        buffer = buffer[i:]
+    if out:
+        yield bytes(out)
+
+
+def _counted(chunks: Iterator[bytes], budget: _Budget) -> Iterator[bytes]:
+    for chunk in chunks:
+        budget.take(len(chunk))
+        yield chunk
+
+
+def _check_stream_sizes(data: bytes, budget: _Budget) -> None:
+    """Decode the whole filter chain of every ``stream … endstream`` body, in pieces,
+    counting each layer's output against one running budget: a PDF whose streams
+    unpack past it is a bomb. This runs before pdfminer, which decodes a stream in one
+    go (object and cross-reference streams already while the document is opened).
+
+    At most one expanding layer (Flate or LZW, up to ~1000:1 each) per stream: two of
+    them (a double-compressed stream) only ever serve to hide a bomb. Image codecs are
+    not decoded (the text parser never asks for image data) but their bytes count."""
     position = 0
     while True:
         found = _STREAM_START.search(data, position)
         if found is None:
             return
         start = found.end()
-        end = data.find(b"endstream", start)
-        if end < 0:
-            end = len(data)
-        position = end
-        body = data[start:end]
-        inflater = zlib.decompressobj()
-        try:
-            piece = inflater.decompress(body, _CHUNK)
-            while piece:
-                budget.take(len(piece))
-                piece = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
-        except zlib.error:
-            continue  # not Flate (or damaged): pdfminer decides later
+        dictionary = _stream_dict(data, found.start())
+        filters = _stream_filters(dictionary)
+        end = _stream_end(data, start, dictionary)
+        position = max(end, start)
+        expanding = sum(1 for f in filters if f in _FLATE or f in _LZW)
+        if expanding > 1:
+            raise _too_large_unpacked("a stream is compressed more than once")
+        is_structure = re.search(rb"/Type\s*/(?:ObjStm|XRef)(?![A-Za-z0-9#])", dictionary) is not None
+        chunks: Iterator[bytes] = _counted(_pieces(data, start, end), budget)
+        for index, name in enumerate(filters):
+            if name in _FLATE:
+                chunks = _inflate(chunks)
+            elif name in _LZW:
+                chunks = _lzw(chunks)
+            elif name in _AHX:
+                chunks = _ascii_hex(chunks)
+            elif name in _A85:
+                chunks = _ascii85(chunks)
+            elif name in _RUNLENGTH:
+                chunks = _run_length(chunks)
+            elif name in _PASS_THROUGH:
+                continue  # pdfminer hands the bytes on unchanged
+            elif name in _CCITT:
+                if is_structure or index != len(filters) - 1:
+                    raise _malformed("a fax-image filter is used for something other than an image")
+                break  # image data: its raw bytes are counted, it is never decoded for text
+            else:
+                break  # pdfminer cannot decode it either (it raises): nothing more comes out
+            chunks = _counted(chunks, budget)
+        for _ in chunks:
+            pass
 
 
-def _check_pdf(data: bytes) -> None:
-    _check_stream_sizes(data)
+def _check_pdf(data: bytes, budget: _Budget) -> None:
+    _check_stream_sizes(data, budget)
     from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfpage import PDFPage
     from pdfminer.pdfparser import PDFParser
