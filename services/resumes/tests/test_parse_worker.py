@@ -6,13 +6,19 @@ timeout. ``resume.parsed`` is published with the outcome either way."""
 from __future__ import annotations
 
 import asyncio
+import importlib
+import os
+import sys
 import threading
+import time
 import uuid
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from aujobs_common.testing.waiting import eventually
+from aujobs_resumes import parsing
 from aujobs_resumes.models import ParseJob
 from aujobs_resumes.worker import ParseWorker, claim_jobs
 
@@ -271,3 +277,207 @@ async def test_text_the_database_cannot_hold_is_cleaned_not_fatal(api):
     await worker.run_once()
     version = await version_of(api, me, resume)
     assert version["parse_status"] == "parsed" and version["parsed"]["skills"] == ["Python"]
+
+
+# ---------------------------------------------------------------- the parse processes
+
+HOSTILE = '''
+import os, signal, time
+
+PIDS = {pids!r}
+
+
+def _note():
+    with open(PIDS, "a") as out:
+        out.write(f"{{os.getpid()}}\\n")
+
+
+def hang(data, kind):
+    """A parse that never ends (a CPU bomb)."""
+    _note()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        pass
+
+
+def hog(data, kind):
+    """A parse that wants ever more memory (a decompression bomb in the parser)."""
+    _note()
+    held = []
+    while True:
+        held.append(bytearray(64 * 1024 * 1024))
+
+
+def die(data, kind):
+    """The process killed under the parse (the kernel's OOM killer, a crash)."""
+    _note()
+    os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch):
+    """Parsers that misbehave, in a module the spawned parse processes can import (they
+    get this process's sys.path); ``hostile.pids()`` are the processes they ran in."""
+    pids = tmp_path / "pids.txt"
+    (tmp_path / "hostile_parsers.py").write_text(HOSTILE.format(pids=str(pids)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("hostile_parsers")
+    module.pids = lambda: [int(line) for line in pids.read_text().split()] if pids.exists() else []
+    yield module
+    sys.modules.pop("hostile_parsers", None)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_real_parses_run_in_a_separate_process(api):
+    me = seeker(api)
+    worker = parser(api)
+    assert worker.parse is None  # the real parser, in the parse processes
+    resume = await new_resume(api, me)
+    assert await worker.run_once() == 1
+    version = await version_of(api, me, resume)
+    assert version["parse_status"] == "parsed", version["parse_error"]
+    assert "Python" in version["parsed"]["skills"]
+    (pid,) = worker.process_ids()
+    assert pid != os.getpid()
+    await worker.close()
+    assert not alive(pid)
+
+
+async def test_a_parse_that_wants_too_much_memory_fails_the_file_not_the_service(start_resumes, hostile):
+    tokens, service = start_resumes(["au.jobs.resume.*.v1"], parse_memory_limit_mb=600)
+    async with service as api:
+        api.tokens = tokens
+        me = seeker(api)
+        worker = parser(api)
+        worker.child_parse = hostile.hog
+        bomb = await new_resume(api, me)
+        started = time.monotonic()
+        assert await worker.run_once() == 1
+        assert time.monotonic() - started < 30
+        version = await version_of(api, me, bomb)
+        assert version["parse_status"] == "failed"
+        assert "needs too much memory" in version["parse_error"]
+        assert (await job_row(api, version["id"])).status == "failed"
+        await eventually(lambda: resume_events(api, "failed"))
+
+        # a process killed under the file (OOM killer, crash) is that file's failure too
+        worker.child_parse = hostile.die
+        dead = await new_resume(api, me, make_pdf(["dead"]))
+        assert await worker.run_once() == 1
+        version = await version_of(api, me, dead)
+        assert version["parse_status"] == "failed" and "needs too much memory" in version["parse_error"]
+        assert (await job_row(api, version["id"])).last_error == "BrokenProcessPool"
+
+        # and the service goes on: the next file parses normally, in a fresh process
+        worker.child_parse = parsing.parse_resume
+        good = await new_resume(api, me, make_pdf())
+        assert await worker.run_once() == 1
+        assert (await version_of(api, me, good))["parse_status"] == "parsed"
+        assert (await api.get("/healthz")).status_code == 200
+        assert len(hostile.pids()) == 2 and not any(alive(pid) for pid in hostile.pids())
+
+
+async def test_a_parse_that_overruns_is_killed_retried_then_failed(start_resumes, hostile):
+    clock = Clock()
+    tokens, service = start_resumes(
+        ["au.jobs.resume.*.v1"], clock=clock, parse_timeout_s=4, parse_max_attempts=2, parse_retry_base_s=10
+    )
+    async with service as api:
+        api.tokens = tokens
+        me = seeker(api)
+        worker = parser(api)
+        worker.child_parse = hostile.hang
+        resume = await new_resume(api, me)
+        version_id = resume["versions"][0]["id"]
+
+        started = time.monotonic()
+        assert await worker.run_once() == 1
+        assert time.monotonic() - started < 10
+        (first,) = hostile.pids()
+        assert not alive(first)  # killed, not left running in the background
+        assert worker.process_ids() == []
+        row = await job_row(api, version_id)
+        assert (row.status, row.attempts, row.last_error) == ("pending", 1, "ParseTimeout")
+
+        clock.advance(seconds=11)
+        assert await worker.run_once() == 1
+        first_again, second = hostile.pids()
+        assert first_again == first and second != first and not alive(second)
+        version = await version_of(api, me, resume)
+        assert version["parse_status"] == "failed" and "2 attempts" in version["parse_error"]
+        row = await job_row(api, version_id)
+        assert (row.status, row.attempts, row.last_error) == ("failed", 2, "ParseTimeout")
+
+
+async def test_only_as_many_jobs_are_claimed_as_there_are_free_slots(start_resumes):
+    """Five pending, two slots, a batch of four: a round claims two; a second round
+    while both are busy claims none (its claims would only wait here, their 120 s
+    running out, for another replica to take them as well)."""
+    tokens, service = start_resumes(parse_concurrency=2, parse_batch_size=4)
+    async with service as api:
+        api.tokens = tokens
+        me = seeker(api)
+        for n in range(5):
+            await new_resume(api, me, make_pdf([f"cv {n}"]))
+        worker = parser(api)
+        release = threading.Event()
+        started = threading.Semaphore(0)
+
+        def held(data, kind):
+            started.release()
+            release.wait(10)
+            return parsed_resume()
+
+        worker.parse = held
+
+        async def running() -> int:
+            async with api.app.state.runtime.db.session() as session:
+                return await session.scalar(
+                    sa.select(sa.func.count()).select_from(ParseJob).where(ParseJob.status == "running")
+                )
+
+        first = asyncio.create_task(worker.run_once())
+        try:
+            for _ in range(2):
+                assert await asyncio.to_thread(started.acquire, True, 10)
+            assert await running() == 2
+            assert worker.free_slots == 0
+            assert await worker.run_once() == 0  # no free slot: nothing claimed
+            assert await running() == 2
+        finally:
+            release.set()
+        assert await first == 2
+        assert worker.free_slots == 2
+        assert await worker.run_once() == 2
+        assert await worker.run_once() == 1
+        assert await worker.run_once() == 0
+
+
+def test_a_docx_of_thousands_of_empty_paragraphs_is_refused_quickly():
+    """160 KB of empty paragraphs took python-docx line reading ~100 s (a CPU bomb that
+    passes the upload checks); the parser refuses it before reading lines."""
+    import io
+
+    from docx import Document
+
+    from aujobs_common.documents import DocumentKind, inspect_document
+
+    document = Document()
+    for _ in range(20_000):
+        document.add_paragraph()
+    out = io.BytesIO()
+    document.save(out)
+    data = out.getvalue()
+    assert inspect_document(data) is DocumentKind.docx
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="paragraphs, far more than a resume"):
+        parsing.parse_resume(data, DocumentKind.docx)
+    assert time.monotonic() - started < 5

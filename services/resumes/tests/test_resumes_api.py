@@ -488,3 +488,23 @@ async def test_an_undeclared_oversized_body_is_cut_off_while_streaming(api):
     is_problem(r, 413, "document-too-large")
     assert sent <= 12 * 1024 * 1024
     assert await counts(api) == EMPTY
+
+
+async def test_making_one_primary_while_deleting_the_primary_never_deadlocks(api):
+    """PATCH R2 ``is_primary`` races DELETE R1 (the primary): both take the user's lock
+    before any resume row, so neither waits on the other in a cycle (was a deadlock: 500)."""
+    pdf = make_pdf(["race"])
+    for _ in range(10):
+        me = seeker(api)
+        first = await new_resume(api, me, pdf, title="First")
+        second = await new_resume(api, me, pdf, title="Second")
+        assert first["is_primary"] and not second["is_primary"]
+        patched, deleted = await asyncio.gather(
+            api.patch(f"/api/v1/resumes/{second['id']}", json={"is_primary": True}, headers=me),
+            api.delete(f"/api/v1/resumes/{first['id']}", headers=me),
+        )
+        assert patched.status_code == 200, patched.text
+        assert deleted.status_code == 204, deleted.text
+        r = await api.get("/api/v1/resumes", headers=me)
+        items = r.json()["items"]
+        assert [(item["title"], item["is_primary"]) for item in items] == [("Second", True)]

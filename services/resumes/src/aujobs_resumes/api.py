@@ -244,6 +244,11 @@ async def update_resume(
     tags = service.normalise_tags(body.tags)
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
+        if body.is_primary is not None:
+            # The user's lock before the resume row (as DELETE does): a primary change also
+            # updates the other primary row, and taking the two locks in opposite orders
+            # deadlocked against a concurrent DELETE of that primary.
+            await service.lock_owner(session, principal.user_id)
         resume = await service.get_resume(
             session=session, resume_id=resume_id, principal=principal, for_update=True
         )
@@ -267,6 +272,8 @@ async def update_resume(
 async def delete_resume(resume_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> Response:
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
+        # The user's lock first, then the row: the same order as PATCH is_primary (see there).
+        await service.lock_owner(session, principal.user_id)
         resume = await service.get_resume(
             session=session, resume_id=resume_id, principal=principal, for_update=True
         )

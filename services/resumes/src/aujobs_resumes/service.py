@@ -414,8 +414,11 @@ async def update_resume(
     is_primary: bool | None,
     now: datetime,
 ) -> None:
+    """Callers changing ``is_primary`` must hold :func:`lock_owner` *before* they lock the
+    resume row (``get_resume(for_update=True)``): this updates the other primary row too,
+    so the reverse order deadlocks with a concurrent delete of that primary."""
     if is_primary is not None:
-        await lock_owner(session, resume.owner_id)
+        await lock_owner(session, resume.owner_id)  # re-entrant: already held by the caller
         await session.refresh(resume)
         if is_primary and not resume.is_primary:
             await session.execute(
@@ -442,8 +445,11 @@ async def update_resume(
 
 async def delete_resume(*, session: AsyncSession, resume: Resume, now: datetime) -> None:
     """The resume, its versions, parse jobs and share links (cascade), the bytes no
-    other version uses; a deleted primary hands over to the newest other resume."""
-    await lock_owner(session, resume.owner_id)
+    other version uses; a deleted primary hands over to the newest other resume.
+
+    The caller must take :func:`lock_owner` before locking the resume row (see
+    :func:`update_resume`)."""
+    await lock_owner(session, resume.owner_id)  # re-entrant: already held by the caller
     digests = set(
         (
             await session.scalars(sa.select(ResumeVersion.sha256).where(ResumeVersion.resume_id == resume.id))

@@ -32,6 +32,10 @@ class ResumesSettings(ServiceSettings):
     parse_batch_size: int = Field(default=4, ge=1)
     # Parses running at once in this process (each holds a file and its text in memory).
     parse_concurrency: int = Field(default=2, ge=1)
+    # Each parse runs in its own process with this address-space limit (MB; 0: none): a
+    # file that needs more fails ("needs too much memory") instead of exhausting the host.
+    # About 350 MB of it is the interpreter, spaCy and the skill matcher.
+    parse_memory_limit_mb: int = Field(default=1024, ge=0)
 
     # Share links: lifetime bounds (days) and how many live links one resume may have.
     share_default_days: int = Field(default=14, ge=1, le=90)

@@ -12,6 +12,11 @@ Accuracy on the RenderCV sample CVs and on SkillSpan is measured by ``bench/resu
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
+import zlib
+
 from aujobs_common.documents import DocumentKind
 
 from ..document import ParsedResume
@@ -19,27 +24,61 @@ from . import skills as _skills
 from .layout import docx_lines, pdf_lines
 from .resume import build
 
+#: paragraphs in a DOCX's main part: a long resume has a few hundred. Reading lines out
+#: of python-docx costs more than linear time per paragraph (5,000 take ~14 s, 20,000
+#: ~100 s), so a small file of empty paragraphs is a CPU bomb; it is refused up front.
+MAX_DOCX_PARAGRAPHS = 5_000
+_PARAGRAPH = re.compile(rb"<(?:[\w.-]+:)?p[\s/>]")
+
+
+def _docx_paragraphs(data: bytes) -> int:
+    """Paragraph elements in word/document.xml (already size-checked at upload)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        body = archive.read("word/document.xml")
+    return len(_PARAGRAPH.findall(body))
+
 
 def parse_resume(data: bytes, kind: DocumentKind) -> ParsedResume:
-    """CPU-bound and synchronous: call it in a worker thread. Raises ``ValueError`` for a
-    file whose text cannot be read.
+    """CPU-bound and synchronous: the service runs it in a separate, memory-limited
+    process (:mod:`aujobs_resumes.worker`). Raises ``ValueError`` for a file whose text
+    cannot be read, and lets ``MemoryError`` through (the caller tells the user the file
+    needs too much memory, rather than that it is damaged).
 
     ``data`` must already have passed :func:`aujobs_common.documents.inspect_document`
     (which bounds decompression and refuses active content).
     """
     if kind not in (DocumentKind.pdf, DocumentKind.docx):
         raise ValueError(f"Cannot parse a {kind} document.")
+    paragraphs = 0
+    if kind == DocumentKind.docx:
+        try:
+            paragraphs = _docx_paragraphs(data)
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
+            pass  # damaged: python-docx says so below, with the usual message
+    if paragraphs > MAX_DOCX_PARAGRAPHS:
+        raise ValueError(
+            f"This document has {paragraphs:,} paragraphs, far more than a resume. Upload your "
+            "resume on its own (a few pages)."
+        )
     try:
         if kind == DocumentKind.pdf:
             lines, pages, links = pdf_lines(data)
         else:
             lines, pages, links = docx_lines(data), 0, []
+    except MemoryError:
+        raise
     except Exception as exc:  # the readers raise many kinds on damaged files
         raise ValueError(
             f"The {kind.value.upper()} file could not be read ({type(exc).__name__}). "
             "Save or export it again and upload the new file."
         ) from exc
     return build(lines, pages=pages, links=links)
+
+
+def warm() -> None:
+    """Build the process-wide skill matcher now (a parse process calls this at start, so
+    the first parse does not pay the build time)."""
+    _skills.matcher()
 
 
 def extract_skills(text: str, *, listing: bool = False) -> list[str]:
@@ -52,4 +91,4 @@ def extract_skills(text: str, *, listing: bool = False) -> list[str]:
     return _skills.extract_skills(text, listing=listing)
 
 
-__all__ = ["extract_skills", "parse_resume"]
+__all__ = ["extract_skills", "parse_resume", "warm"]
