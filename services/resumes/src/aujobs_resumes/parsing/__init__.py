@@ -24,9 +24,9 @@ from . import skills as _skills
 from .layout import docx_lines, pdf_lines
 from .resume import build
 
-#: paragraphs in a DOCX's main part: a long resume has a few hundred. Reading lines out
-#: of python-docx costs more than linear time per paragraph (5,000 take ~14 s, 20,000
-#: ~100 s), so a small file of empty paragraphs is a CPU bomb; it is refused up front.
+#: paragraphs in a DOCX's main part: a long resume has a few hundred. Anything far beyond
+#: that is not a resume, and each paragraph still costs the section and entry passes
+#: work, so such a file is refused up front with a clear reason.
 MAX_DOCX_PARAGRAPHS = 5_000
 _PARAGRAPH = re.compile(rb"<(?:[\w.-]+:)?p[\s/>]")
 
