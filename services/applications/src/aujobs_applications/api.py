@@ -347,21 +347,49 @@ async def withdraw(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     body = body or WithdrawRequest()
+    return await _move(
+        request,
+        principal,
+        application_id,
+        allowed_access=APPLICANT,
+        target=ApplicationStatus.withdrawn,
+        actor=Actor.applicant,
+        message=body.reason,
+        expected=_expected(if_match, body.expected_version),
+    )
+
+
+async def _move(
+    request: Request,
+    principal: Principal,
+    application_id: uuid.UUID,
+    *,
+    allowed_access: Any,
+    target: ApplicationStatus,
+    actor: Actor,
+    message: str | None = None,
+    expected: int | None = None,
+    only_from: ApplicationStatus | None = None,
+) -> JSONResponse:
+    """One status change in one transaction (the application locked, its event in the
+    outbox), answered with the caller's view and its ETag. ``only_from``: change nothing
+    unless the application is in that status (review is idempotent)."""
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
         application, access = await service.get_visible(
-            session, principal, application_id, allowed_access=APPLICANT, for_update=True
+            session, principal, application_id, allowed_access=allowed_access, for_update=True
         )
-        await service.change_status(
-            session=session,
-            application=application,
-            target=ApplicationStatus.withdrawn,
-            actor=Actor.applicant,
-            by=principal.user_id,
-            now=clock_of(runtime)(),
-            message=body.reason,
-            expected_version=_expected(if_match, body.expected_version),
-        )
+        if only_from is None or application.status == only_from.value:
+            await service.change_status(
+                session=session,
+                application=application,
+                target=target,
+                actor=actor,
+                by=principal.user_id,
+                now=clock_of(runtime)(),
+                message=message,
+                expected_version=expected,
+            )
         out = await present(session, application, access)
     runtime.events_committed()
     return _with_etag(out)
@@ -392,24 +420,16 @@ async def review(
     body: Annotated[ReviewRequest | None, Body()] = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    runtime = runtime_of(request)
-    async with runtime.db.transaction() as session:
-        application, access = await service.get_visible(
-            session, principal, application_id, allowed_access=MANAGERS, for_update=True
-        )
-        if application.status == ApplicationStatus.submitted.value:
-            await service.change_status(
-                session=session,
-                application=application,
-                target=ApplicationStatus.reviewed,
-                actor=Actor.employer,
-                by=principal.user_id,
-                now=clock_of(runtime)(),
-                expected_version=_expected(if_match, body.expected_version if body else None),
-            )
-        out = await present(session, application, access)
-    runtime.events_committed()
-    return _with_etag(out)
+    return await _move(
+        request,
+        principal,
+        application_id,
+        allowed_access=MANAGERS,
+        target=ApplicationStatus.reviewed,
+        actor=Actor.employer,
+        expected=_expected(if_match, body.expected_version if body else None),
+        only_from=ApplicationStatus.submitted,
+    )
 
 
 @router.post(
@@ -429,24 +449,16 @@ async def set_status(
     principal: Employer,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    runtime = runtime_of(request)
-    async with runtime.db.transaction() as session:
-        application, access = await service.get_visible(
-            session, principal, application_id, allowed_access=MANAGERS, for_update=True
-        )
-        await service.change_status(
-            session=session,
-            application=application,
-            target=body.status,
-            actor=Actor.employer,
-            by=principal.user_id,
-            now=clock_of(runtime)(),
-            message=body.message,
-            expected_version=_expected(if_match, body.expected_version),
-        )
-        out = await present(session, application, access)
-    runtime.events_committed()
-    return _with_etag(out)
+    return await _move(
+        request,
+        principal,
+        application_id,
+        allowed_access=MANAGERS,
+        target=body.status,
+        actor=Actor.employer,
+        message=body.message,
+        expected=_expected(if_match, body.expected_version),
+    )
 
 
 # ---------------------------------------------------------------- notes
