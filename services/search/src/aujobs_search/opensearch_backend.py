@@ -904,6 +904,8 @@ class OpenSearchBackend:
         more = False
         response = await self._search(body)
         total = int(response["hits"]["total"]["value"])
+        # "gte" when the engine stopped counting (track_total_hits set to a number)
+        lower_bound = response["hits"]["total"].get("relation") == "gte"
         facets = parse_facets(response.get("aggregations", {})) if query.facets else None
         did_you_mean = parse_did_you_mean(response, query.q) if query.q and total == 0 else None
         for round_ in range(MAX_ROUNDS):
@@ -930,7 +932,12 @@ class OpenSearchBackend:
             break
         next_cursor = encode_cursor({"s": last_sort, "t": now.isoformat()}) if more and last_sort else None
         return SearchResults(
-            items=items, total=total, next_cursor=next_cursor, facets=facets, did_you_mean=did_you_mean
+            items=items,
+            total=total,
+            total_is_lower_bound=lower_bound,
+            next_cursor=next_cursor,
+            facets=facets,
+            did_you_mean=did_you_mean,
         )
 
     async def _search(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,19 @@ band comes from the whole result set, not the page, paging stays consistent (no
 duplicates, no gaps): pages inside band 0 carry at most N hits per company; only once band
 0 is exhausted (every remaining hit is overflow) can a page hold more.
 
+Bounded ranking: the page is first looked for among the top :data:`CANDIDATES` (2,000)
+matches in the chosen order (band aside): date order straight from the
+``(posted DESC, job_id DESC)`` index, relevance without ``q`` from the 2,000 newest
+plus the postings featured now (nothing else can outscore them), relevance with ``q``
+from every text match ranked but only the top 2,000 banded. The candidates are closed
+under the order, so their bands are the true bands; the page is kept when it is full and
+lies in the band it starts in (then nothing outside the candidates can belong on it),
+else the page is computed over every match as before. Same pages, same cursors.
+
+Totals: with ``facets=false`` the matches are counted only up to :data:`TOTAL_CAP`
+(10,000); beyond it ``total`` is the cap and ``total_is_lower_bound`` is true. With
+facets the facet scan counts every match anyway, so ``total`` is exact.
+
 Pagination: keyset for ``date``, ``salary`` and ``distance`` (the cursor holds the band,
 sort value and job id of the last hit); an offset for ``relevance`` (the score depends on
 ``now``), capped at :data:`MAX_DEPTH` results.
@@ -123,7 +136,9 @@ class PostgresSearch:
 async def search_jobs(session: AsyncSession, query: SearchQuery) -> SearchResults:
     now = query.now or datetime.now(UTC)
     cursor = _Cursor.parse(query)
-    groups = _filter_groups(query, now)
+    # With q the text index is the way in (the box would make the planner walk the geo
+    # index and test the text of every posting in it; it guesses the box holds few)
+    groups = _filter_groups(query, now, geo_index=not query.q)
     every_filter = [c for conds in groups.values() for c in conds]
     match = await _text_match(session, query, cursor, every_filter)
     plan = _SortPlan.build(query, match, now)
@@ -131,10 +146,12 @@ async def search_jobs(session: AsyncSession, query: SearchQuery) -> SearchResult
     rows = await _page(session, query, plan, match, every_filter, cursor, now)
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
-    total, facets = await _total_and_facets(session, query, groups, match)
+    total, lower_bound, facets = await _total_and_facets(session, query, groups, match)
     items = [_hit(row) for row in rows]
     next_cursor = _next_cursor(query, plan, match, cursor, rows, has_more)
-    return SearchResults(items=items, total=total, next_cursor=next_cursor, facets=facets)
+    return SearchResults(
+        items=items, total=total, total_is_lower_bound=lower_bound, next_cursor=next_cursor, facets=facets
+    )
 
 
 # ---------------------------------------------------------------- cursor
@@ -186,7 +203,8 @@ def _parse_key(sort: SortOrder, value: Any) -> Any:
             raise ValueError("naive timestamp")
         return parsed
     if sort is SortOrder.salary:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        # postings without a salary sort as _NO_SALARY (-1), last
+        if not isinstance(value, int) or isinstance(value, bool) or not _NO_SALARY <= value < 2**63:
             raise ValueError("bad salary key")
         return value
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
@@ -222,9 +240,12 @@ def featured_now(now: datetime) -> ColumnElement[bool]:
     return sa.and_(_DOC.featured_from <= now, _DOC.featured_until > now)
 
 
-def _filter_groups(query: SearchQuery, now: datetime) -> dict[str, list[ColumnElement[bool]]]:
+def _filter_groups(
+    query: SearchQuery, now: datetime, *, geo_index: bool = True
+) -> dict[str, list[ColumnElement[bool]]]:
     """The query's conditions, grouped by the facet each one belongs to ("base" ones
-    belong to none), so each facet can be counted without its own filter."""
+    belong to none), so each facet can be counted without its own filter. Without
+    ``geo_index`` a radius is tested by distance alone (no box for the GiST index)."""
     base: list[ColumnElement[bool]] = [
         _DOC.status == "active",
         sa.or_(_DOC.expires_at.is_(None), _DOC.expires_at > now),
@@ -260,7 +281,7 @@ def _filter_groups(query: SearchQuery, now: datetime) -> dict[str, list[ColumnEl
             [_DOC.work_arrangement.in_(query.work_arrangements)] if query.work_arrangements else []
         ),
         "salary": salary,
-        "location": _location_conditions(query.location),
+        "location": _location_conditions(query.location, geo_index=geo_index),
     }
 
 
@@ -279,17 +300,20 @@ def _centre(point: GeoPoint) -> ColumnElement[Any]:
     return _earth(sa.literal(point.latitude, sa.Float), sa.literal(point.longitude, sa.Float))
 
 
-def _location_conditions(location: LocationFilter | None) -> list[ColumnElement[bool]]:
+def _location_conditions(
+    location: LocationFilter | None, *, geo_index: bool = True
+) -> list[ColumnElement[bool]]:
     if location is None:
         return []
     if location.radius_km is not None and location.point is not None:
         metres = sa.literal(location.radius_km * 1000.0, sa.Float)
         here = _earth(_DOC.latitude, _DOC.longitude)
+        # the box is served by the GiST index; the distance trims its corners
+        box = [sa.func.earth_box(_centre(location.point), metres).op("@>")(here)] if geo_index else []
         return [
             _DOC.latitude.is_not(None),
             _DOC.longitude.is_not(None),
-            # the box is served by the GiST index; the distance trims its corners
-            sa.func.earth_box(_centre(location.point), metres).op("@>")(here),
+            *box,
             sa.func.earth_distance(_centre(location.point), here) <= metres,
         ]
     conditions: list[ColumnElement[bool]] = []
@@ -417,25 +441,116 @@ async def _page(
     cursor: _Cursor,
     now: datetime,
 ) -> list[sa.Row[Any]]:
-    within = [expr.desc() if desc else expr.asc() for expr, desc in plan.keys]
+    """The page from the top :data:`CANDIDATES` matches when that is provably the same
+    page as ranking every match (see :func:`_candidates`), else from every match."""
+    conditions = [*filters, *match.conditions]
+    candidates = await _candidates(session, query, plan, match, conditions, now)
+    rows = await _fetch_page(session, query, plan, match, candidates, cursor, now)
+    if _exact_from_candidates(query, cursor, rows):
+        return rows
+    return await _fetch_page(session, query, plan, match, _ranked_all(plan, conditions), cursor, now)
+
+
+#: how many matches, best first, the page is looked for among before ranking them all
+CANDIDATES = 2000
+
+
+def _columns(plan: _SortPlan) -> list[ColumnElement[Any]]:
+    return [
+        _DOC.job_id.label("job_id"),
+        plan.score.label("score"),
+        plan.distance.label("distance"),
+        plan.sort_key.label("sort_key"),
+        *(expr.label(f"k{i}") for i, (expr, _) in enumerate(plan.keys)),
+    ]
+
+
+def _ranked_all(plan: _SortPlan, conditions: list[ColumnElement[bool]]) -> sa.Subquery:
+    """Every match, with its sort keys and company key: ranks the whole result set."""
+    return sa.select(*_columns(plan), _company_key().label("company")).where(*conditions).subquery("matched")
+
+
+async def _candidates(
+    session: AsyncSession,
+    query: SearchQuery,
+    plan: _SortPlan,
+    match: _TextMatch,
+    conditions: list[ColumnElement[bool]],
+    now: datetime,
+) -> sa.Subquery:
+    """The first :data:`CANDIDATES` matches in the sort order (band aside).
+
+    The set is closed under the order (every match that sorts before a candidate is a
+    candidate), so each candidate's rank within its company, hence its band, is the same
+    as over every match, and a company's hits outside it all sort after it.
+
+    Date order is read from the ``(posted DESC, job_id DESC)`` index. Relevance without
+    ``q`` is freshness x featured boost: a posting that is not featured scores no more
+    than any of the N newest when it is not among them, so the top N by score are among
+    the N newest and the postings featured now. Those two sets are read separately (each
+    from its index; an OR of them would scan the table) with the N-th newest posting
+    date looked up first, so the planner sees the real bound."""
+    order = [expr.desc() if desc else expr.asc() for expr, desc in plan.keys]
+    columns = [*_columns(plan), _company_key().label("company")]
+    if match.mode == "all" and query.sort is SortOrder.relevance:
+        posted = sa.func.coalesce(_DOC.published_at, _DOC.updated_at)
+        floor = await session.scalar(
+            sa.select(posted)
+            .where(*conditions)
+            .order_by(posted.desc(), _DOC.job_id.desc())
+            .offset(CANDIDATES - 1)
+            .limit(1)
+        )
+        if floor is not None:  # else there are fewer matches than CANDIDATES: all of them
+            newest = sa.select(*columns).where(*conditions, posted >= floor)
+            featured = sa.select(*columns).where(*conditions, featured_now(now), posted < floor)
+            both = sa.union_all(newest, featured).subquery("newest_or_featured")
+            keys = [
+                both.c[f"k{i}"].desc() if desc else both.c[f"k{i}"].asc()
+                for i, (_, desc) in enumerate(plan.keys)
+            ]
+            return sa.select(both).order_by(*keys).limit(CANDIDATES).subquery("matched")
+    return sa.select(*columns).where(*conditions).order_by(*order).limit(CANDIDATES).subquery("matched")
+
+
+def _exact_from_candidates(query: SearchQuery, cursor: _Cursor, rows: list[sa.Row[Any]]) -> bool:
+    """Whether the page found among the candidates is the page over every match.
+
+    With fewer candidates than :data:`CANDIDATES` they are every match. Otherwise a
+    company with no candidate can still have a band-0 hit below them, so the page is
+    only certain when it is full and lies in one band, the band it starts in: every
+    non-candidate of that band sorts after every candidate, and later bands after it."""
+    if not rows:
+        return cursor.band is None and not cursor.offset  # no candidate at all: nothing matches
+    if rows[0].candidates < CANDIDATES:
+        return True
+    start_band = cursor.band if cursor.band is not None else 0
+    return len(rows) > query.limit and all(row.band == start_band for row in rows)
+
+
+async def _fetch_page(
+    session: AsyncSession,
+    query: SearchQuery,
+    plan: _SortPlan,
+    match: _TextMatch,
+    matched: sa.Subquery,
+    cursor: _Cursor,
+    now: datetime,
+) -> list[sa.Row[Any]]:
+    within = [
+        matched.c[f"k{i}"].desc() if desc else matched.c[f"k{i}"].asc()
+        for i, (_, desc) in enumerate(plan.keys)
+    ]
     if query.per_company_cap > 0:
-        rank_in_company = sa.func.row_number().over(partition_by=_company_key(), order_by=within)
+        rank_in_company = sa.func.row_number().over(partition_by=matched.c.company, order_by=within)
         band: ColumnElement[Any] = (rank_in_company - 1) // query.per_company_cap
     else:
         band = sa.literal(0, sa.Integer)
-    conditions = [*filters, *match.conditions]
-    ranked = (
-        sa.select(
-            _DOC.job_id.label("job_id"),
-            plan.score.label("score"),
-            plan.distance.label("distance"),
-            plan.sort_key.label("sort_key"),
-            *(expr.label(f"k{i}") for i, (expr, _) in enumerate(plan.keys)),
-            band.label("band"),
-        )
-        .where(*conditions)
-        .subquery("ranked")
-    )
+    ranked = sa.select(
+        *(c for c in matched.c if c.name != "company"),
+        band.label("band"),
+        sa.func.count().over().label("candidates"),
+    ).subquery("ranked")
     order = [ranked.c.band.asc()] + [
         ranked.c[f"k{i}"].desc() if desc else ranked.c[f"k{i}"].asc() for i, (_, desc) in enumerate(plan.keys)
     ]
@@ -463,6 +578,7 @@ async def _page(
             paged.c.distance,
             paged.c.sort_key,
             paged.c.band,
+            paged.c.candidates,
             featured_now(now).label("featured"),
             snippet.label("snippet"),
         )
@@ -493,12 +609,22 @@ _FACET_COLUMNS = {
 }
 
 
+#: matches are counted exactly up to this many; beyond it ``total`` is a lower bound
+TOTAL_CAP = 10_000
+
+
+async def _capped_count(session: AsyncSession, conditions: list[ColumnElement[bool]]) -> int:
+    """How many rows match, counting no further than ``TOTAL_CAP + 1``."""
+    capped = sa.select(sa.literal(1).label("one")).where(*conditions).limit(TOTAL_CAP + 1).subquery()
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)
+
+
 async def _total_and_facets(
     session: AsyncSession,
     query: SearchQuery,
     groups: dict[str, list[ColumnElement[bool]]],
     match: _TextMatch,
-) -> tuple[int, Facets | None]:
+) -> tuple[int, bool, Facets | None]:
     """One scan: the rows matching the text and the base filters, each carrying whether
     it passes each facet's filter; every facet counts the rows that pass all the other
     facets' filters. ``total`` counts the rows that pass them all."""
@@ -522,7 +648,8 @@ async def _total_and_facets(
         return _flag([base.c[f"f_{name}"] for name in facet_groups if name != ignoring])
 
     if not query.facets:
-        return int(await session.scalar(sa.select(sa.func.count()).where(passes())) or 0), None
+        total = await _capped_count(session, [*matched, *(c for name in facet_groups for c in groups[name])])
+        return min(total, TOTAL_CAP), total > TOTAL_CAP, None
     # One pass over the matched rows: GROUPING SETS give one group per facet value (and
     # one for everything), and each facet's count filters on the other facets' flags.
     columns = [base.c[column] for column, _ in _FACET_COLUMNS.values()]
@@ -560,7 +687,7 @@ async def _total_and_facets(
             counts.setdefault(facet, []).append(FacetValue(value=value, count=n))
     for facet in _FACET_COLUMNS:
         counts.setdefault(facet, []).sort(key=lambda v: (-v.count, v.value))
-    return total, Facets(**counts)
+    return total, False, Facets(**counts)
 
 
 # ---------------------------------------------------------------- hits

@@ -119,7 +119,13 @@ class Facets(BaseModel):
 
 class SearchResults(BaseModel):
     items: list[JobHit]
-    total: int
+    total: int = Field(
+        description="How many postings match; when total_is_lower_bound is true, at least this many"
+    )
+    total_is_lower_bound: bool = Field(
+        default=False,
+        description="True when the matches were counted only up to a cap: total is then a lower bound",
+    )
     next_cursor: str | None = None
     facets: Facets | None = None
     did_you_mean: str | None = Field(default=None, description="A spelling that finds jobs when none matched")
