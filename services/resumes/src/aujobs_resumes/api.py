@@ -161,24 +161,17 @@ async def upload_resume(
         async with runtime.db.transaction() as session:
 
             async def create() -> tuple[int, Any]:
-                resume = await service.create_resume(
+                resume = await service.create_with_version(
                     session=session,
                     owner_id=principal.user_id,
                     title=title,
                     tags=tags,
                     source=ResumeSource.upload,
-                    template=None,
-                    now=now,
-                    max_resumes=settings.resumes_per_user_max,
-                )
-                await service.add_version(
-                    session=session,
-                    resume=resume,
                     data=upload.data,
                     kind=kind,
                     filename=filename,
                     now=now,
-                    max_versions=settings.versions_per_resume_max,
+                    settings=settings,
                 )
                 return 201, await service.resume_detail(session, resume)
 

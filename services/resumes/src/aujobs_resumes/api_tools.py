@@ -125,24 +125,17 @@ async def build_resume(
     async with runtime.db.transaction() as session:
 
         async def create() -> tuple[int, Any]:
-            resume = await service.create_resume(
+            resume = await service.create_with_version(
                 session=session,
                 owner_id=principal.user_id,
                 title=title,
                 tags=tags,
                 source=ResumeSource.builder,
-                template=template,
-                now=now,
-                max_resumes=settings.resumes_per_user_max,
-            )
-            await service.add_version(
-                session=session,
-                resume=resume,
                 data=data,
                 kind=DocumentKind.pdf,
                 filename=_generated_filename(title, DocumentKind.pdf),
                 now=now,
-                max_versions=settings.versions_per_resume_max,
+                settings=settings,
                 document=body.document,
                 template=template,
             )

@@ -33,6 +33,7 @@ from .models import (
     blobs,
 )
 from .schemas import TAG_MAX_CHARS, TAGS_MAX, TITLE_MAX, ResumeDetail, ResumeOut, VersionDetail, VersionOut
+from .settings import ResumesSettings
 from .uploads import clean_text
 
 SOURCE = "/services/resumes"
@@ -349,6 +350,47 @@ async def create_resume(
     )
     session.add(resume)
     await session.flush()
+    return resume
+
+
+async def create_with_version(
+    *,
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    title: str,
+    tags: list[str],
+    source: ResumeSource,
+    data: bytes,
+    kind: DocumentKind,
+    filename: str,
+    now: datetime,
+    settings: ResumesSettings,
+    document: ResumeDocument | None = None,
+    template: str | None = None,
+) -> Resume:
+    """A new resume with its first version (an upload, or a generated one with its
+    ``document`` and ``template``), within the user's limits."""
+    resume = await create_resume(
+        session=session,
+        owner_id=owner_id,
+        title=title,
+        tags=tags,
+        source=source,
+        template=template,
+        now=now,
+        max_resumes=settings.resumes_per_user_max,
+    )
+    await add_version(
+        session=session,
+        resume=resume,
+        data=data,
+        kind=kind,
+        filename=filename,
+        now=now,
+        max_versions=settings.versions_per_resume_max,
+        document=document,
+        template=template,
+    )
     return resume
 
 
