@@ -468,3 +468,29 @@ async def test_every_membership_change_publishes_the_whole_membership(api):
     r = await api.delete(f"/api/v1/companies/{company['id']}/members/{owner}", headers=employer(api, owner))
     is_problem(r, 409)
     assert len(snapshots()) == 3
+
+
+async def test_memberships_can_be_republished_for_every_company(api):
+    """`python -m aujobs_jobs republish-members`: for companies from before the event, or a
+    consumer rebuilding its read model; through the outbox like any change."""
+    from aujobs_jobs.companies import republish_memberships
+
+    owners = [uuid.uuid4() for _ in range(3)]
+    made = [await make_company(api, owner, name=f"Company {n}") for n, owner in enumerate(owners)]
+    recruiter = await with_recruiter(api, owners[0], made[0])
+
+    def changed():
+        return [e for e in api.events if e.type == "au.jobs.company.members_changed.v1"]
+
+    await eventually(lambda: len(changed()) == 4)  # three created, one joined
+    assert await republish_memberships(api.app.state.runtime.db, batch=2) == 3
+    api.app.state.runtime.events_committed()
+    await eventually(lambda: len(changed()) == 7)
+    again = {
+        e.data["company_id"]: {m["user_id"]: m["role"] for m in e.data["members"]} for e in changed()[4:]
+    }
+    assert again == {
+        made[0]["id"]: {str(owners[0]): "owner", str(recruiter): "recruiter"},
+        made[1]["id"]: {str(owners[1]): "owner"},
+        made[2]["id"]: {str(owners[2]): "owner"},
+    }

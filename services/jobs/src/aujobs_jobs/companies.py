@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aujobs_common.db import Database
 from aujobs_common.errors import FieldError, ProblemError
 from aujobs_common.events import (
     CompanyLocation,
@@ -115,6 +116,28 @@ async def _emit_members(session: AsyncSession, company_id: uuid.UUID, now: datet
         changed_at=now,
     )
     await enqueue(session, payload.to_event(source=SOURCE, subject=str(company_id)))
+
+
+async def republish_memberships(db: Database, *, batch: int = 500) -> int:
+    """Publish ``company.members_changed`` for every company, through the outbox (the
+    running service's relay sends them). For a deployment that has companies from before
+    the event existed, or a consumer rebuilding its read model; consumers keep the newest
+    snapshot, so sending it again is harmless. Returns how many companies."""
+    done = 0
+    last: uuid.UUID | None = None
+    while True:
+        async with db.transaction() as session:
+            query = sa.select(Company.id).order_by(Company.id).limit(batch)
+            if last is not None:
+                query = query.where(Company.id > last)
+            ids = (await session.scalars(query)).all()
+            now = datetime.now(UTC)
+            for company_id in ids:
+                await _emit_members(session, company_id, now)
+        if not ids:
+            return done
+        done += len(ids)
+        last = ids[-1]
 
 
 def _touch(company: Company, now: datetime) -> None:
