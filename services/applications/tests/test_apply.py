@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from datetime import timedelta
 
-from aujobs_applications.sydney import sydney_day
+from aujobs_common.sydney import sydney_day
 from aujobs_common.testing.waiting import eventually
 
 from .support import (

@@ -11,9 +11,9 @@ import pytest
 
 from aujobs_common.events import ApplicationStatus, ApplicationStatusChanged, ApplicationSubmitted
 from aujobs_common.ids import uuid7
+from aujobs_common.sydney import sydney_day
 from aujobs_jobs import analytics
 from aujobs_jobs.models import JobPosting
-from aujobs_jobs.sydney import sydney_day
 
 from .support import employer, is_problem
 

@@ -43,13 +43,13 @@ from aujobs_common.events import (
 )
 from aujobs_common.outbox import enqueue
 from aujobs_common.security import Principal
+from aujobs_common.sydney import sydney_day
 
 from .matching import match_score
 from .models import Application, Attachment, CompanyMemberRow, JobView, StatusHistory
 from .readmodels import held_skills, lock_resume_version
 from .resumes_client import ResumeVersion
 from .schemas import FREE_TEXT_MAX, ApplicationCreate
-from .sydney import sydney_day
 from .workflow import FINAL, Actor, allowed, furthest
 
 log = logging.getLogger(__name__)

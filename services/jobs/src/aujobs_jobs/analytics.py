@@ -39,11 +39,11 @@ from aujobs_common.events import (
     ApplicationSubmitted,
     CloudEvent,
 )
+from aujobs_common.sydney import sydney_day
 from aujobs_common.worker import BackgroundWorker
 
 from .analytics_models import JobDailyStats, JobHire
 from .models import JobPosting
-from .sydney import sydney_day
 
 log = logging.getLogger(__name__)
 

@@ -53,6 +53,7 @@ from aujobs_common.pagination import PageParams, encode_cursor
 from aujobs_common.reference import is_classification
 from aujobs_common.security import Principal
 from aujobs_common.skills import normalise_skills
+from aujobs_common.sydney import end_of_day, sydney_day
 
 from . import companies
 from .locations import resolve_location
@@ -72,7 +73,6 @@ from .schemas import (
     TemplateOut,
 )
 from .structured_data import job_posting_json_ld
-from .sydney import end_of_day, sydney_day
 
 SOURCE = "/services/jobs"
 #: Statuses anyone may see; drafts, pending and scheduled postings are the company's.

@@ -20,9 +20,9 @@ from aujobs_common.events import (
     WorkArrangement,
     WorkType,
 )
+from aujobs_common.sydney import SYDNEY, end_of_day
 
 from .richtext import sanitise_html
-from .sydney import SYDNEY, end_of_day
 
 PLATFORM_NAME = "Australia Jobs"
 #: Hiring organisation shown when the advertiser has no company profile (the name

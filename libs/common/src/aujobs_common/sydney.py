@@ -1,5 +1,5 @@
-"""Australian calendar days for the jobs service: closing dates, expiry and analytics
-count in Sydney time (AEST/AEDT), whatever the server's zone."""
+"""Australian calendar days: closing dates, expiry and analytics count in Sydney time
+(AEST/AEDT), whatever the server's zone (jobs and applications both do)."""
 
 from __future__ import annotations
 
