@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.dialects.postgresql import insert
@@ -41,15 +42,21 @@ async def run_idempotent(
     *,
     key: str | None,
     principal: str,
-    method: str,
-    path: str,
     body: Any,
     create: Callable[[], Awaitable[tuple[int, Any]]],
+    request: Request | None = None,
+    method: str | None = None,
+    path: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Run ``create`` (returning status and a JSON-able body) at most once per key.
 
-    ``session`` must be inside the transaction that ``create`` writes in."""
+    The key is scoped to the method and path of ``request`` (or the ``method`` and
+    ``path`` given). ``session`` must be inside the transaction that ``create`` writes in."""
+    if request is not None:
+        method, path = request.method, request.url.path
+    if method is None or path is None:
+        raise TypeError("run_idempotent needs the request, or its method and path")
     if key is None:
         status, result = await create()
         return JSONResponse(jsonable_encoder(result), status_code=status, headers=headers)

@@ -269,8 +269,7 @@ async def apply(
             session,
             key=idempotency_key,
             principal=str(principal.user_id),
-            method="POST",
-            path=request.url.path,
+            request=request,
             body=body.model_dump(mode="json"),
             create=create,
         )

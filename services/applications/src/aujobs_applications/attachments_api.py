@@ -169,8 +169,7 @@ async def add_attachment(
             session,
             key=idempotency_key,
             principal=str(principal.user_id),
-            method="POST",
-            path=request.url.path,
+            request=request,
             body={"kind": kind, "filename": name, "sha256": hashlib.sha256(data).hexdigest()},
             create=create,
         )

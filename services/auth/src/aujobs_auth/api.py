@@ -184,8 +184,7 @@ async def register(
             session,
             key=idempotency_key,
             principal=f"anonymous:{body.email.lower()}",
-            method="POST",
-            path=request.url.path,
+            request=request,
             # The password never enters the fingerprint (it is stored).
             body=body.model_dump(exclude={"password"}),
             create=create,

@@ -80,8 +80,7 @@ async def create_company(
             session,
             key=idempotency_key,
             principal=str(employer.user_id),
-            method="POST",
-            path=request.url.path,
+            request=request,
             body=body.model_dump(mode="json"),
             create=create,
         )

@@ -203,8 +203,7 @@ async def add_image(
             session,
             key=idempotency_key,
             principal=str(principal.user_id),
-            method="POST",
-            path=request.url.path,
+            request=request,
             body={"sha256": upload.sha256, "alt_text": alt_text},
             create=create,
         )

@@ -143,8 +143,7 @@ async def create_review(
             session,
             key=idempotency_key,
             principal=str(seeker.user_id),
-            method="POST",
-            path=request.url.path,
+            request=request,
             body=body.model_dump(mode="json"),
             create=create,
         )

@@ -179,8 +179,7 @@ async def upload_resume(
                 session,
                 key=idempotency_key,
                 principal=str(principal.user_id),
-                method="POST",
-                path=request.url.path,
+                request=request,
                 body={"sha256": upload.sha256, "filename": filename, "title": title, "tags": tags},
                 create=create,
             )
@@ -330,8 +329,7 @@ async def upload_version(
                 session,
                 key=idempotency_key,
                 principal=str(principal.user_id),
-                method="POST",
-                path=request.url.path,
+                request=request,
                 body={"sha256": upload.sha256, "filename": filename},
                 create=create,
             )

@@ -145,8 +145,7 @@ async def build_resume(
             session,
             key=idempotency_key,
             principal=str(principal.user_id),
-            method="POST",
-            path=request.url.path,
+            request=request,
             body=body.model_dump(mode="json"),
             create=create,
         )
@@ -204,8 +203,7 @@ async def save_document(
             session,
             key=idempotency_key,
             principal=str(principal.user_id),
-            method="PUT",
-            path=request.url.path,
+            request=request,
             body={"document": body.document.model_dump(mode="json"), "template": template},
             create=create,
         )
