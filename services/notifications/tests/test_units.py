@@ -78,3 +78,15 @@ def test_error_classes_keep_no_reply_text():
 )
 def test_recipient_must_be_one_plain_address(address, ok):
     assert valid_address(address) is ok
+
+
+def test_retry_back_off_doubles_up_to_its_cap_with_at_most_ten_percent_jitter():
+    from aujobs_notifications.sender import EmailSender
+    from aujobs_notifications.settings import NotificationsSettings
+
+    sender = EmailSender.__new__(EmailSender)  # retry_delay reads only the settings
+    sender.settings = NotificationsSettings(mail_retry_base_seconds=30, mail_retry_max_seconds=3600)
+    for attempt, expected in [(1, 30), (2, 60), (3, 120), (7, 1920), (8, 3600), (20, 3600)]:
+        for _ in range(20):
+            seconds = sender.retry_delay(attempt).total_seconds()
+            assert expected <= seconds <= expected * 1.1, (attempt, seconds)
