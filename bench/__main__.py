@@ -407,6 +407,40 @@ def resume_figures() -> list[Figure]:
             figures.append(Figure(key, key.removeprefix("resumes."), value * 1000, "ms"))
         elif key.startswith(("resumes.overall.", "skillspan.")):  # fractions of 1
             figures.append(Figure(key, key.removeprefix("resumes."), value * 100, "%", True))
+    return figures + export_figures()
+
+
+def export_figures(rounds: int = 5) -> list[Figure]:
+    """Rendering a four-page resume with each template, warm: median ms per format."""
+    from aujobs_resumes.document import Contact, ExperienceEntry, ResumeDocument
+    from aujobs_resumes.export import TEMPLATES, render_docx, render_pdf
+
+    role = ExperienceEntry(
+        title="Senior Software Engineer",
+        employer="Harbour Analytics",
+        start="2020-03",
+        current=True,
+        highlights=["Cut p95 latency by 40% by moving the payments API to PostgreSQL"] * 6,
+    )
+    document = ResumeDocument(
+        contact=Contact(name="Jane Citizen", email="jane@example.com.au"),
+        summary="Backend engineer.",
+        experience=[role] * 12,
+        skills=["Python", "PostgreSQL", "Kubernetes"],
+    )
+    figures = []
+    for fmt, render in (("pdf", render_pdf), ("docx", render_docx)):
+        times = []
+        for template in sorted(TEMPLATES):
+            render(document, template)  # imports and caches warm
+            for _ in range(rounds):
+                started = time.perf_counter()
+                render(document, template)
+                times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        figures.append(
+            Figure(f"resumes.export.{fmt}_ms", f"export {fmt} (median)", times[len(times) // 2], "ms")
+        )
     return figures
 
 

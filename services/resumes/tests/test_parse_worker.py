@@ -400,7 +400,9 @@ async def test_a_parse_that_overruns_is_killed_retried_then_failed(start_resumes
 
         started = time.monotonic()
         assert await worker.run_once() == 1
-        assert time.monotonic() - started < 10
+        # killed at the timeout (~3.6 s), long before the parse would end by itself (120 s);
+        # the bound is loose because spawning the process on a busy machine takes a while
+        assert time.monotonic() - started < 60
         (first,) = hostile.pids()
         assert not alive(first)  # killed, not left running in the background
         assert worker.process_ids() == []
@@ -480,4 +482,4 @@ def test_a_docx_of_thousands_of_empty_paragraphs_is_refused_quickly():
     started = time.monotonic()
     with pytest.raises(ValueError, match="paragraphs, far more than a resume"):
         parsing.parse_resume(data, DocumentKind.docx)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # refused up front, not read (which took ~100 s)
